@@ -1,0 +1,2 @@
+#include "automl.h"
+unsigned automl_version(void) { return 0; }
