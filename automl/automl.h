@@ -168,6 +168,21 @@ AUTOML_API int32_t automl_model_n_outputs(const automl_model *m);
 /* Class label i (0 <= i < n_outputs) of a classifier, NULL otherwise. */
 AUTOML_API const char *automl_model_class_label(const automl_model *m, int32_t i);
 
+/* The chosen configuration as "key=value ..." (every parameter), owned by the model. */
+AUTOML_API const char *automl_model_params(const automl_model *m);
+/* Validation score of the chosen configuration (NaN when it was not validated). */
+AUTOML_API double automl_model_best_score(const automl_model *m);
+/* The input columns the model reads at predict time, and their types ("number", "category"). */
+AUTOML_API int32_t automl_model_n_inputs(const automl_model *m);
+AUTOML_API const char *automl_model_input_name(const automl_model *m, int32_t i);
+AUTOML_API const char *automl_model_input_type(const automl_model *m, int32_t i);
+/* The features the learner sees after featurization ("age", "color=red"). */
+AUTOML_API int64_t automl_model_n_features(const automl_model *m);
+AUTOML_API const char *automl_model_feature_name(const automl_model *m, int64_t j);
+/* Why the search stopped: "time_budget", "max_trials", "exit_score", "patience", "cancelled",
+ * "single_fit". */
+AUTOML_API const char *automl_model_exit_reason(const automl_model *m);
+
 /* One leaderboard row, best first. Strings are owned by the model. */
 typedef struct automl_trial_info {
     int32_t rank;          /* 1-based; failed trials rank last */
@@ -186,8 +201,8 @@ AUTOML_API automl_status automl_model_trial(const automl_model *m, int32_t rank,
 
 /* The fit summary: task, metric, best_score, best_learner, best_params, n_trials, exit_reason,
  * fit_seconds, phases {read, featurize, search, refit, save}, n_rows, n_features, leaderboard.
- * Phases and fit_seconds are known only for a model fitted in this process (0 after a load,
- * except what the file recorded). Caller frees *json with automl_free. */
+ * Phases, fit_seconds and trial seconds are known only for a model fitted in this process
+ * (0 / null after a load: model files hold no timings, so equal runs give equal bytes). Caller frees *json with automl_free. */
 AUTOML_API automl_status automl_model_summary_json(const automl_model *m, char **json);
 /* Everything inside the model: format, schema, features, target, learner and its parameters,
  * leaderboard. Caller frees with automl_free. */

@@ -102,7 +102,10 @@ const char *am_diag_format(const am_diag *d, char *buf, size_t size)
         APPEND("%s:%lld: ", d->file, (long long)d->line);
     else if (d->file[0])
         APPEND("%s: ", d->file);
-    if (d->column[0])
+    /* Name the column unless the message already does (quoted), so it is never said twice. */
+    char quoted[sizeof(d->column) + 2];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", d->column);
+    if (d->column[0] && !strstr(d->message, quoted))
         APPEND("column \"%s\": ", d->column);
     APPEND("%s", d->message[0] ? d->message : am_status_name(d->status));
 #undef APPEND
@@ -239,6 +242,8 @@ double am_rng_uniform(am_rng *r)
 
 int64_t am_rng_below(am_rng *r, int64_t n)
 {
+    if (n <= 1)
+        return 0;
     /* Rejection sampling keeps every value equally likely. */
     uint64_t un = (uint64_t)n;
     uint64_t limit = UINT64_MAX - UINT64_MAX % un;
@@ -312,7 +317,7 @@ static bool parse_double_slow(const char *s, size_t len, double *out)
     pthread_once(&c_locale_once, make_c_locale);
     char *end;
     double v = c_locale ? strtod_l(buf, &end, c_locale) : strtod(buf, &end);
-    bool ok = end != buf && *end == '\0' && !isnan(v);
+    bool ok = len > 0 && end == buf + len && !isnan(v);
     if (buf != small)
         am_free(buf);
     if (ok)
@@ -420,6 +425,8 @@ bool am_parse_int64(const char *s, int64_t *out)
     return true;
 }
 
+/* Shortest text that reads back to v, written in the C locale whatever the host program set
+ * (a comma decimal point would make model text and CSV output unreadable). */
 const char *am_format_double(double v, char *buf, size_t size)
 {
     if (isnan(v)) {
@@ -430,13 +437,26 @@ const char *am_format_double(double v, char *buf, size_t size)
         snprintf(buf, size, v < 0 ? "-inf" : "inf");
         return buf;
     }
-    /* Shortest precision that round-trips; %g output never depends on LC_NUMERIC's grouping, but
-     * its decimal point does, so the CLI never calls setlocale. */
-    for (int prec = 1; prec <= 17; prec++) {
+    pthread_once(&c_locale_once, make_c_locale);
+    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+    int prec = 1;
+    for (; prec < 17; prec++) {
         snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             break;
     }
+    snprintf(buf, size, "%.*g", prec, v);
+    /* %g switches to an exponent once the exponent reaches the precision (100 -> "1e+02");
+     * plain digits are shorter for such integers, so take them when they are. */
+    int exponent = v != 0 ? (int)floor(log10(fabs(v))) : 0;
+    if (exponent >= prec && exponent < 17) {
+        char plain[40];
+        snprintf(plain, sizeof(plain), "%.*g", exponent + 1, v);
+        if (strlen(plain) <= strlen(buf) && strtod(plain, NULL) == v && strlen(plain) < size)
+            memcpy(buf, plain, strlen(plain) + 1);
+    }
+    if (c_locale)
+        uselocale(old);
     return buf;
 }
 

@@ -1,0 +1,741 @@
+/* featurizer.c — the minimal featurizer: median imputation with missing indicators for numeric
+ * columns, one-hot encoding for categorical ones, optional standardisation.
+ *
+ * Output layout, per kept input column in frame order:
+ *   number:   "<name>", then "<name>_missing" when the training rows had missing values;
+ *   category: "<name>=<level>" per kept level (frame level order), then "<name>=<missing>" when
+ *             the training rows had missing values, then "<name>=<unseen>" always.
+ * Every statistic (median, kept levels, mean and sd) comes from the training rows only, so a
+ * validation row can never leak into the features it is scored on. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One-hot width cap per column: the most frequent levels keep their own slot, the rest share the
+ * unseen slot. A crude guard against id-like columns until the featurization issue brings
+ * frequency/target encodings. */
+#define MAX_ONEHOT_LEVELS 100
+/* Load-time bounds: far above what fit produces, low enough that nothing overflows. */
+#define LOAD_MAX_INPUTS ((uint64_t)1 << 24)
+#define LOAD_MAX_LEVELS ((uint64_t)1 << 24)
+
+typedef struct feat_input {
+    char *name;
+    am_coltype type;   /* AM_COL_NUM or AM_COL_CAT */
+    double median;     /* number: replaces missing and non-finite values */
+    bool indicator;    /* number: a "<name>_missing" feature follows */
+    am_strset levels;  /* category: kept levels in slot order */
+    bool missing_slot; /* category: a "<name>=<missing>" slot follows the levels */
+    int64_t first;     /* its first output feature */
+    int64_t width;     /* how many output features it has */
+} feat_input;
+
+struct am_featurizer {
+    feat_input *inputs;
+    int32_t n_inputs;
+    bool standardize;
+    int64_t n_features, cap_features;
+    char **names;          /* per feature */
+    double *center, *scale; /* per feature: output = (raw - center) / scale; 0 and 1 when not
+                               standardising, which leaves raw values bit for bit */
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static void input_fini(feat_input *in)
+{
+    am_free(in->name);
+    am_strset_fini(&in->levels);
+}
+
+void am_featurizer_free(am_featurizer *fz)
+{
+    if (!fz)
+        return;
+    for (int32_t i = 0; i < fz->n_inputs; i++)
+        input_fini(&fz->inputs[i]);
+    for (int64_t j = 0; j < fz->n_features; j++)
+        am_free(fz->names[j]);
+    am_free(fz->inputs);
+    am_free(fz->names);
+    am_free(fz->center);
+    am_free(fz->scale);
+    am_free(fz);
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    char *s = am_malloc(la + lb + lc + 1);
+    if (s) {
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb);
+        memcpy(s + la + lb, c, lc + 1);
+    }
+    return s;
+}
+
+/* Appends one output feature; the scale of a constant column stays 1 so it is only centred. */
+static bool push_feature(am_featurizer *fz, char *name, double mean, double sd)
+{
+    if (!name)
+        return false;
+    if (fz->n_features == fz->cap_features) {
+        int64_t cap = fz->cap_features ? fz->cap_features * 2 : 16;
+        char **names = am_realloc(fz->names, (size_t)cap * sizeof(char *));
+        if (names)
+            fz->names = names;
+        double *center = am_realloc(fz->center, (size_t)cap * sizeof(double));
+        if (center)
+            fz->center = center;
+        double *scale = am_realloc(fz->scale, (size_t)cap * sizeof(double));
+        if (scale)
+            fz->scale = scale;
+        if (!names || !center || !scale) {
+            am_free(name);
+            return false;
+        }
+        fz->cap_features = cap;
+    }
+    int64_t j = fz->n_features++;
+    fz->names[j] = name;
+    fz->center[j] = fz->standardize ? mean : 0.0;
+    fz->scale[j] = fz->standardize && isfinite(sd) && sd > 0 ? sd : 1.0;
+    return true;
+}
+
+/* Mean and population sd of a 0/1 feature that is 1 in `count` of n rows. */
+static bool push_indicator(am_featurizer *fz, char *name, int64_t count, int64_t n)
+{
+    double p = (double)count / (double)n;
+    return push_feature(fz, name, p, sqrt(p * (1.0 - p)));
+}
+
+/* A list of column names for one warning, cut short (with a count) when it gets long. */
+typedef struct name_list {
+    char text[400];
+    size_t used;
+    int64_t count, omitted;
+} name_list;
+
+static void name_list_add(name_list *l, const char *name)
+{
+    size_t need = strlen(name) + 4;
+    if (l->used + need >= sizeof(l->text)) {
+        l->omitted++;
+    } else {
+        int k = snprintf(l->text + l->used, sizeof(l->text) - l->used, "%s\"%s\"",
+                         l->count ? ", " : "", name);
+        l->used += k > 0 ? (size_t)k : 0;
+    }
+    l->count++;
+}
+
+/* "date/time columns "a", "b" (and 2 more)" */
+static void name_list_say(const name_list *l, const char *what, char *buf, size_t size)
+{
+    int k = snprintf(buf, size, "%s column%s %s", what, l->count == 1 ? "" : "s", l->text);
+    if (l->omitted > 0 && k > 0 && (size_t)k < size)
+        snprintf(buf + k, size - (size_t)k, " (and %lld more)", (long long)l->omitted);
+}
+
+/* ---- fitting numeric columns -------------------------------------------------------------- */
+
+static void swap_d(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* The k-th smallest (0-based) of a[0..n), reordering a so that a[k..n) >= it. Three-way
+ * partitioning keeps long runs of equal values (a column of mostly zeros) linear; a pivot drawn
+ * from a fixed-seed generator keeps sorted or hostile orders from going quadratic while the
+ * result stays deterministic (and the value does not depend on the pivots anyway). */
+static double select_kth(double *a, int64_t n, int64_t k, am_rng *rng)
+{
+    int64_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        double p = a[lo + am_rng_below(rng, hi - lo)];
+        int64_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (a[i] < p)
+                swap_d(&a[lt++], &a[i++]);
+            else if (a[i] > p)
+                swap_d(&a[i], &a[--gt]);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return a[k];
+}
+
+/* Median of a[0..n), n > 0, reordering a. Even n: the mean of the two middle values. */
+static double median_of(double *a, int64_t n)
+{
+    am_rng rng;
+    am_rng_seed(&rng, 0x6d656469616eull);
+    int64_t k = (n - 1) / 2;
+    double lo = select_kth(a, n, k, &rng);
+    if (n % 2 == 1)
+        return lo;
+    double hi = a[k + 1];
+    for (int64_t i = k + 2; i < n; i++)
+        hi = AM_MIN(hi, a[i]);
+    return 0.5 * lo + 0.5 * hi; /* halves first: no overflow near DBL_MAX */
+}
+
+/* Mean and population sd of the imputed column over the training rows. Deviations are divided
+ * by the largest one before squaring, so values near 1e200 do not overflow to inf. */
+static void numeric_moments(const double *x, const int64_t *rows, int64_t n, double fill,
+                            double *mean_out, double *sd_out)
+{
+#define VALUE(i) (isfinite(x[rows[i]]) ? x[rows[i]] : fill)
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += VALUE(i);
+    double mean = sum / (double)n;
+    if (!isfinite(mean)) {
+        mean = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            mean += VALUE(i) / (double)n;
+    }
+    double big = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        big = AM_MAX(big, fabs(VALUE(i) - mean));
+    double ss = 0.0;
+    if (big > 0.0 && isfinite(big)) {
+        for (int64_t i = 0; i < n; i++) {
+            double z = (VALUE(i) - mean) / big;
+            ss += z * z;
+        }
+    }
+#undef VALUE
+    *mean_out = mean;
+    *sd_out = big > 0.0 && isfinite(big) ? big * sqrt(ss / (double)n) : 0.0;
+}
+
+/* Fits a numeric input; false in *has_value when the training rows hold no finite value.
+ * scratch holds n doubles. */
+static am_status fit_numeric(am_featurizer *fz, feat_input *in, const am_column *c,
+                             const int64_t *rows, int64_t n, double *scratch, bool *has_value,
+                             am_diag *d)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = c->num[rows[i]];
+        if (isfinite(v))
+            scratch[m++] = v;
+    }
+    *has_value = m > 0;
+    if (m == 0)
+        return AM_OK;
+    in->median = median_of(scratch, m);
+    in->indicator = m < n;
+    double mean = 0.0, sd = 0.0;
+    if (fz->standardize)
+        numeric_moments(c->num, rows, n, in->median, &mean, &sd);
+    if (!push_feature(fz, am_strdup(c->name), mean, sd) ||
+        (in->indicator && !push_indicator(fz, join3(c->name, "_missing", ""), n - m, n)))
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
+                       c->name);
+    return AM_OK;
+}
+
+/* ---- fitting categorical columns ---------------------------------------------------------- */
+
+typedef struct level_count {
+    int32_t code;
+    int64_t count;
+} level_count;
+
+static int cmp_by_count(const void *a, const void *b)
+{
+    const level_count *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+static int cmp_by_code(const void *a, const void *b)
+{
+    const level_count *x = a, *y = b;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+/* Keeps the levels seen in the training rows, at most MAX_ONEHOT_LEVELS of them (most frequent,
+ * ties by level order), in level order; returns how many in *k. */
+static void choose_levels(level_count *seen, int64_t n_seen, int64_t *k)
+{
+    if (n_seen > MAX_ONEHOT_LEVELS) {
+        qsort(seen, (size_t)n_seen, sizeof(level_count), cmp_by_count);
+        n_seen = MAX_ONEHOT_LEVELS;
+        qsort(seen, (size_t)n_seen, sizeof(level_count), cmp_by_code);
+    }
+    *k = n_seen;
+}
+
+static am_status push_level_features(am_featurizer *fz, feat_input *in, const am_column *c,
+                                     const level_count *kept, int64_t k, int64_t n_missing,
+                                     int64_t n)
+{
+    int64_t in_kept = 0;
+    for (int64_t s = 0; s < k; s++) {
+        const char *level = c->levels.items[kept[s].code];
+        if (am_strset_add(&in->levels, level, strlen(level)) != (int32_t)s ||
+            !push_indicator(fz, join3(c->name, "=", level), kept[s].count, n))
+            return AM_ERR_NOMEM;
+        in_kept += kept[s].count;
+    }
+    in->missing_slot = n_missing > 0;
+    if (in->missing_slot && !push_indicator(fz, join3(c->name, "=<missing>", ""), n_missing, n))
+        return AM_ERR_NOMEM;
+    if (!push_indicator(fz, join3(c->name, "=<unseen>", ""), n - in_kept - n_missing, n))
+        return AM_ERR_NOMEM;
+    return AM_OK;
+}
+
+static am_status fit_categorical(am_featurizer *fz, feat_input *in, const am_column *c,
+                                 const int64_t *rows, int64_t n, bool *has_value, am_diag *d)
+{
+    int32_t n_levels = c->levels.n;
+    size_t alloc = (size_t)(n_levels > 0 ? n_levels : 1);
+    int64_t *counts = am_calloc(alloc, sizeof(int64_t));
+    level_count *seen = am_malloc_array(alloc, sizeof(level_count));
+    am_status st = AM_OK;
+    if (!counts || !seen) {
+        st = AM_ERR_NOMEM;
+        goto cleanup;
+    }
+    int64_t n_missing = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t code = c->codes[rows[i]];
+        if (code < 0)
+            n_missing++;
+        else
+            counts[code]++;
+    }
+    int64_t n_seen = 0;
+    for (int32_t l = 0; l < n_levels; l++)
+        if (counts[l] > 0)
+            seen[n_seen++] = (level_count){l, counts[l]};
+    *has_value = n_seen > 0;
+    if (n_seen > 0) {
+        int64_t k = 0;
+        choose_levels(seen, n_seen, &k);
+        st = push_level_features(fz, in, c, seen, k, n_missing, n);
+    }
+cleanup:
+    am_free(seen);
+    am_free(counts);
+    if (st != AM_OK)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
+                       c->name);
+    return AM_OK;
+}
+
+/* ---- fit -------------------------------------------------------------------------------- */
+
+static am_status check_rows(const am_frame *f, const int64_t *rows, int64_t n, const char *who,
+                            am_diag *d)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i] < 0 || rows[i] >= f->n_rows)
+            return am_fail(d, AM_ERR_ARG, "%s: row index %lld out of range", who,
+                           (long long)rows[i]);
+    return AM_OK;
+}
+
+static void warn_dropped(const am_logger *log, const name_list *time, const name_list *text,
+                         const name_list *empty)
+{
+    char a[512], b[512];
+    if (time->count > 0 || text->count > 0) {
+        if (time->count > 0)
+            name_list_say(time, "date/time", a, sizeof(a));
+        if (text->count > 0)
+            name_list_say(text, "text", b, sizeof(b));
+        am_log(log, AM_LOG_WARN, "dropping %s%s%s until featurization supports them",
+               time->count > 0 ? a : "", time->count > 0 && text->count > 0 ? " and " : "",
+               text->count > 0 ? b : "");
+    }
+    if (empty->count > 0) {
+        name_list_say(empty, "", a, sizeof(a));
+        am_log(log, AM_LOG_WARN, "dropping%s: %s no value in the training rows", a,
+               empty->count == 1 ? "it has" : "they have");
+    }
+}
+
+/* Fits one column into fz->inputs[fz->n_inputs] (kept when it has a value). */
+static am_status fit_column(am_featurizer *fz, const am_column *c, const int64_t *rows,
+                            int64_t n, double *scratch, name_list *empty, am_diag *d)
+{
+    feat_input *in = &fz->inputs[fz->n_inputs];
+    memset(in, 0, sizeof(*in));
+    am_strset_init(&in->levels);
+    in->type = c->type;
+    in->first = fz->n_features;
+    in->name = am_strdup(c->name);
+    if (!in->name)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+    bool has_value = false;
+    am_status st = c->type == AM_COL_NUM
+                       ? fit_numeric(fz, in, c, rows, n, scratch, &has_value, d)
+                       : fit_categorical(fz, in, c, rows, n, &has_value, d);
+    if (st == AM_OK && has_value) {
+        in->width = fz->n_features - in->first;
+        fz->n_inputs++;
+        return AM_OK;
+    }
+    if (st == AM_OK)
+        name_list_add(empty, c->name);
+    input_fini(in);
+    return st;
+}
+
+am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t *rows,
+                            int64_t n_rows, const am_feat_options *opts, const am_logger *log,
+                            am_featurizer **out, am_diag *d)
+{
+    if (!out)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: NULL output");
+    *out = NULL;
+    if (!f || !rows || n_rows <= 0 || target_col < -1 || target_col >= f->n_cols)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: bad arguments");
+    am_status st = check_rows(f, rows, n_rows, "am_featurizer_fit", d);
+    if (st != AM_OK)
+        return st;
+    am_featurizer *fz = am_calloc(1, sizeof(*fz));
+    double *scratch = am_malloc_array((size_t)n_rows, sizeof(double));
+    if (!fz || !scratch ||
+        !(fz->inputs = am_calloc((size_t)(f->n_cols > 0 ? f->n_cols : 1), sizeof(feat_input)))) {
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        goto fail;
+    }
+    fz->standardize = opts && opts->standardize;
+    name_list time = {0}, text = {0}, empty = {0};
+    for (int32_t j = 0; j < f->n_cols && st == AM_OK; j++) {
+        const am_column *c = &f->cols[j];
+        if (j == target_col)
+            continue;
+        if (c->type == AM_COL_TIME)
+            name_list_add(&time, c->name);
+        else if (c->type == AM_COL_TEXT)
+            name_list_add(&text, c->name);
+        else if (c->type == AM_COL_NUM || c->type == AM_COL_CAT)
+            st = fit_column(fz, c, rows, n_rows, scratch, &empty, d);
+    }
+    if (st != AM_OK)
+        goto fail;
+    warn_dropped(log, &time, &text, &empty);
+    if (fz->n_inputs == 0) {
+        st = am_feat_fail(d, AM_ERR_DATA, f, 0, NULL, "no feature column is left: every column "
+                          "is the target, was dropped, or has no value in the training rows");
+        goto fail;
+    }
+    am_free(scratch);
+    *out = fz;
+    return AM_OK;
+fail:
+    am_free(scratch);
+    am_featurizer_free(fz);
+    return st;
+}
+
+/* ---- transform -------------------------------------------------------------------------- */
+
+static inline int64_t row_at(const int64_t *rows, int64_t i)
+{
+    return rows ? rows[i] : i;
+}
+
+/* Schema check: the frame column of every input, by name, with the training type. */
+static am_status find_inputs(const am_featurizer *fz, const am_frame *f, int32_t *cols,
+                             am_diag *d)
+{
+    for (int32_t i = 0; i < fz->n_inputs; i++) {
+        const feat_input *in = &fz->inputs[i];
+        int32_t j = am_frame_col_find(f, in->name);
+        if (j < 0)
+            return am_feat_fail(d, AM_ERR_DATA, f, 0, in->name, "column \"%s\" is missing",
+                                in->name);
+        if (f->cols[j].type != in->type)
+            return am_feat_fail(d, AM_ERR_DATA, f, 0, in->name,
+                                "column \"%s\" was %s in training, is %s here", in->name,
+                                am_coltype_name(in->type), am_coltype_name(f->cols[j].type));
+        cols[i] = j;
+    }
+    return AM_OK;
+}
+
+static void write_numeric(const am_featurizer *fz, const feat_input *in, const am_column *c,
+                          const int64_t *rows, int64_t n, am_matrix *out)
+{
+    int64_t j = in->first;
+    double *dst = out->data + j * out->ld;
+    double center = fz->center[j], scale = fz->scale[j];
+    for (int64_t i = 0; i < n; i++) {
+        double v = c->num[row_at(rows, i)];
+        dst[i] = ((isfinite(v) ? v : in->median) - center) / scale;
+    }
+    if (!in->indicator)
+        return;
+    j++;
+    dst = out->data + j * out->ld;
+    double present = (0.0 - fz->center[j]) / fz->scale[j];
+    double missing = (1.0 - fz->center[j]) / fz->scale[j];
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = isfinite(c->num[row_at(rows, i)]) ? present : missing;
+}
+
+/* slot_of maps each level of this frame's column to an output slot (by string, since the frame
+ * may have its own level dictionary); it holds c->levels.n entries. */
+static void write_categorical(const am_featurizer *fz, const feat_input *in, const am_column *c,
+                              const int64_t *rows, int64_t n, int32_t *slot_of, am_matrix *out)
+{
+    int32_t unseen = (int32_t)in->width - 1;
+    /* Missing values never seen in training are as unknown as a new level. */
+    int32_t missing = in->missing_slot ? in->levels.n : unseen;
+    for (int32_t l = 0; l < c->levels.n; l++) {
+        const char *s = c->levels.items[l];
+        int32_t k = am_strset_find(&in->levels, s, strlen(s));
+        slot_of[l] = k >= 0 ? k : unseen;
+    }
+    /* Fill each slot's column with its "off" value, then set the one "on" cell of each row. */
+    for (int64_t s = 0; s < in->width; s++) {
+        int64_t j = in->first + s;
+        double off = (0.0 - fz->center[j]) / fz->scale[j];
+        double *dst = out->data + j * out->ld;
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = off;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int32_t code = c->codes[row_at(rows, i)];
+        int64_t j = in->first + (code < 0 ? missing : slot_of[code]);
+        out->data[i + j * out->ld] = (1.0 - fz->center[j]) / fz->scale[j];
+    }
+}
+
+am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, const int64_t *rows,
+                                  int64_t n_rows, am_matrix *out, am_diag *d)
+{
+    if (!out)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_transform: NULL output");
+    memset(out, 0, sizeof(*out));
+    if (!fz || !f || (rows && n_rows < 0))
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_transform: bad arguments");
+    int64_t n = rows ? n_rows : f->n_rows;
+    am_status st = rows ? check_rows(f, rows, n, "am_featurizer_transform", d) : AM_OK;
+    if (st != AM_OK)
+        return st;
+    int32_t *cols = am_malloc_array((size_t)fz->n_inputs, sizeof(int32_t));
+    if (!cols)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+    int32_t *slot_of = NULL;
+    st = find_inputs(fz, f, cols, d);
+    if (st == AM_OK)
+        st = am_matrix_new(out, n, fz->n_features, d);
+    for (int32_t i = 0; i < fz->n_inputs && st == AM_OK; i++) {
+        const feat_input *in = &fz->inputs[i];
+        const am_column *c = &f->cols[cols[i]];
+        if (in->type == AM_COL_NUM) {
+            write_numeric(fz, in, c, rows, n, out);
+            continue;
+        }
+        am_free(slot_of);
+        slot_of = am_malloc_array((size_t)(c->levels.n > 0 ? c->levels.n : 1), sizeof(int32_t));
+        if (!slot_of)
+            st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        else
+            write_categorical(fz, in, c, rows, n, slot_of, out);
+    }
+    am_free(slot_of);
+    am_free(cols);
+    if (st != AM_OK)
+        am_matrix_fini(out);
+    return st;
+}
+
+/* ---- accessors -------------------------------------------------------------------------- */
+
+int64_t am_featurizer_n_features(const am_featurizer *fz)
+{
+    return fz ? fz->n_features : 0;
+}
+
+const char *am_featurizer_feature_name(const am_featurizer *fz, int64_t j)
+{
+    return fz && j >= 0 && j < fz->n_features ? fz->names[j] : NULL;
+}
+
+int32_t am_featurizer_n_inputs(const am_featurizer *fz)
+{
+    return fz ? fz->n_inputs : 0;
+}
+
+const char *am_featurizer_input_name(const am_featurizer *fz, int32_t i)
+{
+    return fz && i >= 0 && i < fz->n_inputs ? fz->inputs[i].name : NULL;
+}
+
+am_coltype am_featurizer_input_type(const am_featurizer *fz, int32_t i)
+{
+    return fz && i >= 0 && i < fz->n_inputs ? fz->inputs[i].type : (am_coltype)0;
+}
+
+/* ---- save and load ----------------------------------------------------------------------- */
+
+/* Payload (format 1): u64 n_inputs, u8 standardize, then per input: str name, u32 type and
+ *   number:   f64 median, u8 indicator
+ *   category: u64 n_levels, n_levels x str level, u8 missing_slot
+ * then, when standardize: f64 center[n_features], f64 scale[n_features].
+ * Feature names and the layout follow from the inputs, so nothing stored can point outside it. */
+am_status am_featurizer_save(const am_featurizer *fz, am_buf *b, am_diag *d)
+{
+    if (!fz || !b)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_save: NULL argument");
+    am_buf_u64(b, (uint64_t)fz->n_inputs);
+    am_buf_u8(b, fz->standardize ? 1 : 0);
+    for (int32_t i = 0; i < fz->n_inputs; i++) {
+        const feat_input *in = &fz->inputs[i];
+        am_buf_str(b, in->name);
+        am_buf_u32(b, (uint32_t)in->type);
+        if (in->type == AM_COL_NUM) {
+            am_buf_f64(b, in->median);
+            am_buf_u8(b, in->indicator ? 1 : 0);
+        } else {
+            am_buf_u64(b, (uint64_t)in->levels.n);
+            for (int32_t l = 0; l < in->levels.n; l++)
+                am_buf_str(b, in->levels.items[l]);
+            am_buf_u8(b, in->missing_slot ? 1 : 0);
+        }
+    }
+    if (fz->standardize) {
+        am_buf_f64s(b, fz->center, (size_t)fz->n_features);
+        am_buf_f64s(b, fz->scale, (size_t)fz->n_features);
+    }
+    return am_buf_status(b, d);
+}
+
+static bool get_flag(am_reader *r)
+{
+    uint8_t v = am_get_u8(r);
+    if (v > 1)
+        am_reader_fail(r);
+    return v == 1;
+}
+
+/* Reads one input and pushes its features (names; center 0, scale 1 for now). Returns false on
+ * no memory; a malformed payload fails the reader instead. */
+static bool load_input(am_reader *r, am_featurizer *fz, am_strset *seen_names)
+{
+    feat_input *in = &fz->inputs[fz->n_inputs];
+    memset(in, 0, sizeof(*in));
+    am_strset_init(&in->levels);
+    in->first = fz->n_features;
+    in->name = am_get_str(r, AM_FEAT_STR_MAX);
+    if (!in->name)
+        return r->failed;
+    fz->n_inputs++; /* owned by fz from here on, so a failure below frees it */
+    int32_t before = seen_names->n;
+    if (am_strset_add(seen_names, in->name, strlen(in->name)) < 0)
+        return false;
+    if (seen_names->n == before) /* two inputs with one name */
+        am_reader_fail(r);
+    in->type = (am_coltype)am_get_u32(r);
+    if (in->type == AM_COL_NUM) {
+        in->median = am_get_f64(r);
+        in->indicator = get_flag(r);
+        if (!isfinite(in->median))
+            am_reader_fail(r);
+        if (r->failed)
+            return true;
+        if (!push_feature(fz, am_strdup(in->name), 0.0, 1.0) ||
+            (in->indicator && !push_feature(fz, join3(in->name, "_missing", ""), 0.0, 1.0)))
+            return false;
+    } else if (in->type == AM_COL_CAT) {
+        uint64_t k = am_get_count(r, AM_MIN(LOAD_MAX_LEVELS, (uint64_t)r->left / 4));
+        if (k == 0)
+            am_reader_fail(r);
+        for (uint64_t s = 0; s < k && !r->failed; s++) {
+            char *level = am_get_str(r, AM_FEAT_STR_MAX);
+            if (!level)
+                return r->failed;
+            int32_t got = am_strset_add(&in->levels, level, strlen(level));
+            bool ok = got >= 0 && push_feature(fz, join3(in->name, "=", level), 0.0, 1.0);
+            am_free(level);
+            if (!ok)
+                return false;
+            if (got != (int32_t)s) /* a duplicate level */
+                am_reader_fail(r);
+        }
+        in->missing_slot = get_flag(r);
+        if (r->failed)
+            return true;
+        if ((in->missing_slot && !push_feature(fz, join3(in->name, "=<missing>", ""), 0.0, 1.0))
+            || !push_feature(fz, join3(in->name, "=<unseen>", ""), 0.0, 1.0))
+            return false;
+    } else {
+        am_reader_fail(r);
+    }
+    in->width = fz->n_features - in->first;
+    return true;
+}
+
+/* Reads the standardisation; a non-finite centre or a scale that is not a positive finite
+ * number would turn every prediction into NaN, so it is corruption. */
+static void load_scaling(am_reader *r, am_featurizer *fz)
+{
+    if (!am_get_f64s(r, fz->center, (size_t)fz->n_features) ||
+        !am_get_f64s(r, fz->scale, (size_t)fz->n_features))
+        return;
+    for (int64_t j = 0; j < fz->n_features; j++)
+        if (!isfinite(fz->center[j]) || !isfinite(fz->scale[j]) || !(fz->scale[j] > 0.0)) {
+            am_reader_fail(r);
+            return;
+        }
+}
+
+am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out, am_diag *d)
+{
+    if (!out || !r)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_load: NULL argument");
+    *out = NULL;
+    if (version == 0 || version > AM_FEATURIZER_FORMAT)
+        return am_fail(d, AM_ERR_FORMAT, "featurizer format %u is not supported by this "
+                       "version (it reads format %u)", version, AM_FEATURIZER_FORMAT);
+    am_strset names;
+    am_strset_init(&names);
+    am_featurizer *fz = am_calloc(1, sizeof(*fz));
+    bool ok = fz != NULL;
+    /* Each input takes at least 9 bytes (name length, type, one more field). */
+    uint64_t n = am_get_count(r, AM_MIN(LOAD_MAX_INPUTS, (uint64_t)r->left / 9));
+    if (ok) {
+        fz->standardize = get_flag(r);
+        if (n == 0)
+            am_reader_fail(r);
+        ok = r->failed || (fz->inputs = am_calloc((size_t)n, sizeof(feat_input))) != NULL;
+    }
+    for (uint64_t i = 0; ok && i < n && !r->failed; i++)
+        ok = load_input(r, fz, &names);
+    if (ok && !r->failed && fz->standardize)
+        load_scaling(r, fz);
+    am_strset_fini(&names);
+    am_status st = ok ? am_reader_status(r, false, d)
+                      : am_fail(d, AM_ERR_NOMEM, "out of memory loading the featurizer");
+    if (st != AM_OK) {
+        am_featurizer_free(fz);
+        return st;
+    }
+    *out = fz;
+    return AM_OK;
+}

@@ -1,0 +1,18 @@
+/* internal.h — helpers shared by the files of featurize/ and nobody else. */
+#ifndef AM_FEATURIZE_INTERNAL_H
+#define AM_FEATURIZE_INTERNAL_H
+
+#include "featurize.h"
+
+/* Fills d afresh (a diag reused from an earlier failure must not keep its old location) with
+ * status and message, located at the frame's source file, the given line (0 = none) and column
+ * (NULL = none). f may be NULL. Returns status. */
+am_status am_feat_fail(am_diag *d, am_status status, const am_frame *f, int64_t line,
+                       const char *column, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Longest name or label string accepted when loading, so a corrupt length cannot make the loader
+ * allocate gigabytes before noticing. Real column names and labels are far shorter. */
+#define AM_FEAT_STR_MAX ((size_t)1 << 20)
+
+#endif

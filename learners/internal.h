@@ -1,0 +1,74 @@
+/* internal.h — what the files of learners/ share among themselves: the type objects the registry
+ * lists, the checks every fit and load makes, and a few test-only entry points.
+ *
+ * Nothing here is seen outside learners/ except by tests/test_learners.c. */
+#ifndef AM_LEARNERS_INTERNAL_H
+#define AM_LEARNERS_INTERNAL_H
+
+#include "learner.h"
+
+extern const am_learner_type am_learner_ridge;
+extern const am_learner_type am_learner_logreg;
+extern const am_learner_type am_learner_constant;
+
+/* Sample weight i (all ones when w is NULL). */
+static inline double am_weight_at(const double *w, int64_t i)
+{
+    return w ? w[i] : 1.0;
+}
+
+/* ---- shared checks (learner.c) ------------------------------------------------------------ */
+
+/* Checks what every fit relies on, so a fit called through its type object directly is as safe
+ * as one through am_learner_fit: x present with at least one row and finite values, n_classes
+ * agreeing with the task, targets finite (regression) or class indices in [0, n_classes)
+ * (classification), weights finite, non-negative and not all zero. AM_ERR_ARG for misuse,
+ * AM_ERR_DATA for bad values (naming the row). `who` prefixes the messages. */
+am_status am_fit_data_check(const am_fit_args *a, const char *who, am_diag *d);
+
+/* AM_ERR_CONFIG "ridge does not support binary classification" unless t supports task. */
+am_status am_task_check(const am_learner_type *t, am_task task, am_diag *d);
+
+/* Outputs a model for this fit produces: n_classes for classification, 1 for regression. */
+int32_t am_fit_n_outputs(const am_fit_args *a);
+
+/* Checks the arguments of predict: x has m->n_features columns and out is present. */
+am_status am_predict_check(const am_model *m, const am_matrix *x, const double *out, am_diag *d);
+
+/* true when all n values are finite. */
+bool am_all_finite(const double *v, size_t n);
+
+/* Every payload starts with the dimensions: i64 n_features, u32 n_outputs. */
+void am_payload_put_dims(am_buf *b, const am_model *m);
+/* Reads the dimensions and checks them against what the caller expects (AM_ERR_FORMAT when the
+ * payload is truncated or disagrees, naming both values). */
+am_status am_payload_get_dims(am_reader *r, const char *who, int64_t n_features,
+                              int32_t n_outputs, am_diag *d);
+/* Reads n doubles into a new array (NULL on failure, with d filled): AM_ERR_FORMAT when fewer
+ * than n * 8 bytes remain (checked before allocating) or any value is not finite. */
+am_status am_payload_get_f64s(am_reader *r, const char *who, size_t n, double **out,
+                              am_diag *d);
+
+/* ---- test-only entry points ----------------------------------------------------------------- */
+
+/* The logistic objective that logreg minimises, and its gradient:
+ *     f(theta) = C * sum_i w_i loss_i + (l2 ? 0.5 * ||W||^2 : 0)
+ * with theta = [W (x->n_cols x k, column-major), b (k values, only when fit_intercept)],
+ * k = 1 logit (sigmoid) for n_classes == 2 and k = n_classes (softmax) otherwise. grad has the
+ * length of theta. AM_ERR_NUMERIC when f is not finite; AM_ERR_NOMEM. */
+am_status am_logreg_objective(const am_matrix *x, const double *y, const double *w,
+                              int32_t n_classes, double c, bool l2, bool fit_intercept,
+                              const double *theta, double *f, double *grad, am_diag *d);
+
+/* The fitted logistic model's parameters in the layout above (k logit columns; the intercepts
+ * are zeros when none was fitted), and the solver's iteration count. */
+void am_logreg_coef(const am_model *m, int32_t *k, const double **coef, const double **intercept,
+                    int32_t *n_iter);
+
+/* The fitted ridge model's coefficients (n_features values) and intercept. */
+void am_ridge_coef(const am_model *m, const double **coef, double *intercept);
+
+/* The constant model's n_outputs values (class priors or the regression constant). */
+const double *am_constant_values(const am_model *m);
+
+#endif

@@ -1,0 +1,620 @@
+/* logreg.c — L2-regularised logistic regression, binary (one logit, sigmoid) and multinomial
+ * (softmax over all K classes), as scikit-learn's LogisticRegression with the lbfgs solver.
+ *
+ * Minimises f(W, b) = C * sum_i w_i loss_i + 0.5 ||W||^2 (intercepts unpenalised; penalty=none
+ * drops the second term) by L-BFGS with a strong-Wolfe line search. One evaluation of f and its
+ * gradient is two BLAS-3 products over the whole training matrix:
+ *     Z = X W (n x K),   R = w .* (softmax(Z) - Y),   grad_W = C X'R + W,
+ * so the cost per iteration is that of two dgemm calls; everything else is O(n K).
+ *
+ * The code is split by phase: the objective (evaluate), the L-BFGS direction and line search
+ * (iterate), the solver loop with its convergence tests, and the model around it (fit, predict,
+ * save, load). */
+#include "internal.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+enum { LR_C, LR_PENALTY, LR_FIT_INTERCEPT, LR_MAX_ITER, LR_TOL };
+enum { PENALTY_L2, PENALTY_NONE };
+
+static const char *const penalty_choices[] = {"l2", "none", NULL};
+
+static const am_param_desc logreg_desc[] = {
+    [LR_C] = {"C", AM_P_REAL, 1.0, 1e-10, 1e10, 1e-3, 1e3, 1.0, NULL, AM_PF_TUNE | AM_PF_LOG,
+              "inverse regularisation strength (larger: less penalty)"},
+    [LR_PENALTY] = {"penalty", AM_P_ENUM, PENALTY_L2, 0, 0, 0, 0, PENALTY_L2, penalty_choices, 0,
+                    "l2: penalise 0.5 ||W||^2; none: unpenalised maximum likelihood"},
+    [LR_FIT_INTERCEPT] = {"fit_intercept", AM_P_BOOL, 1, 0, 1, 0, 1, 1, NULL, 0,
+                          "fit unpenalised intercepts"},
+    [LR_MAX_ITER] = {"max_iter", AM_P_INT, 200, 1, 100000, 0, 0, 200, NULL, 0,
+                     "maximum L-BFGS iterations"},
+    [LR_TOL] = {"tol", AM_P_REAL, 1e-6, 1e-12, 1, 0, 0, 1e-6, NULL, 0,
+                "stop when the gradient max-norm falls below tol * max(1, initial max-norm)"},
+};
+
+static const am_param_table logreg_params = {"logreg", logreg_desc,
+                                             (int32_t)AM_COUNT(logreg_desc)};
+
+#define LBFGS_MEMORY 10
+#define LS_MAX_EVALS 40
+#define PREDICT_BLOCK 4096
+
+typedef struct logreg_model {
+    am_model base;
+    int32_t k;         /* logit columns: 1 for binary, n_classes otherwise */
+    int32_t n_iter;    /* L-BFGS iterations the fit took (not saved) */
+    double *coef;      /* [W (n_features x k, column-major), b (k)]: one block, the solver's
+                          parameter vector */
+    double *intercept; /* coef + n_features * k (zeros when no intercept was fitted) */
+} logreg_model;
+
+/* ---- the objective -------------------------------------------------------------------------- */
+
+typedef struct lr_problem {
+    const am_matrix *x;
+    const double *y, *w;
+    int64_t n, p;
+    int32_t k;
+    double c;
+    bool l2, intercept;
+    double *z; /* n x k scratch: the logits, then the weighted residuals w .* (P - Y) */
+} lr_problem;
+
+static int64_t lr_dim(const lr_problem *pb)
+{
+    return pb->p * pb->k + (pb->intercept ? pb->k : 0);
+}
+
+/* Binary loss softplus(z) - y z, computed without overflow; *r = sigmoid(z) - y. */
+static double loss_binary(double z, double y, double *r)
+{
+    double e = exp(-fabs(z));
+    double sig = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    *r = sig - y;
+    return fmax(z, 0) + log1p(e) - y * z;
+}
+
+/* Multinomial loss logsumexp(z) - z_y for one row (stride apart in the column-major block);
+ * overwrites the row with w (softmax(z) - onehot(y)). */
+static double loss_multi(double *z, int64_t stride, int32_t k, int32_t yi, double wi)
+{
+    double zy = z[yi * stride], m = z[0];
+    for (int32_t j = 1; j < k; j++)
+        m = fmax(m, z[j * stride]);
+    double s = 0;
+    for (int32_t j = 0; j < k; j++) {
+        z[j * stride] = exp(z[j * stride] - m);
+        s += z[j * stride];
+    }
+    for (int32_t j = 0; j < k; j++)
+        z[j * stride] = wi * (z[j * stride] / s - (j == yi ? 1.0 : 0.0));
+    return m + log(s) - zy;
+}
+
+/* f(theta) and, when g is not NULL, its gradient. Returns whether f is finite. */
+static bool lr_eval(lr_problem *pb, const double *theta, double *f, double *g)
+{
+    int64_t n = pb->n, p = pb->p, k = pb->k;
+    const double *W = theta, *b = pb->intercept ? theta + p * k : NULL;
+    if (p > 0)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)p, 1.0,
+                    pb->x->data, (int)pb->x->ld, W, (int)p, 0.0, pb->z, (int)n);
+    else
+        memset(pb->z, 0, (size_t)(n * k) * sizeof(double));
+    for (int64_t j = 0; b && j < k; j++)
+        for (int64_t i = 0; i < n; i++)
+            pb->z[i + j * n] += b[j];
+
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double wi = am_weight_at(pb->w, i), r;
+        if (k == 1) {
+            loss += wi * loss_binary(pb->z[i], pb->y[i], &r);
+            pb->z[i] = wi * r;
+        } else {
+            loss += wi * loss_multi(pb->z + i, n, (int32_t)k, (int32_t)pb->y[i], wi);
+        }
+    }
+    double pen = 0;
+    if (pb->l2)
+        for (int64_t j = 0; j < p * k; j++)
+            pen += W[j] * W[j];
+    *f = pb->c * loss + 0.5 * pen;
+    if (!g)
+        return isfinite(*f);
+
+    for (int64_t j = 0; j < p * k; j++)
+        g[j] = pb->l2 ? W[j] : 0.0;
+    if (p > 0)
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)k, (int)n, pb->c,
+                    pb->x->data, (int)pb->x->ld, pb->z, (int)n, 1.0, g, (int)p);
+    for (int64_t j = 0; b && j < k; j++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += pb->z[i + j * n];
+        g[p * k + j] = pb->c * s;
+    }
+    return isfinite(*f);
+}
+
+/* ---- L-BFGS: the direction ------------------------------------------------------------------ */
+
+typedef struct lbfgs {
+    int64_t dim;
+    int count, head;        /* pairs stored; slot of the next pair */
+    double *s, *y;          /* LBFGS_MEMORY x dim each */
+    double rho[LBFGS_MEMORY], alpha[LBFGS_MEMORY];
+} lbfgs;
+
+static double dot(const double *a, const double *b, int64_t n)
+{
+    return cblas_ddot((int)n, a, 1, b, 1);
+}
+
+static double norm_inf(const double *v, int64_t n)
+{
+    double m = 0;
+    for (int64_t i = 0; i < n; i++)
+        m = fmax(m, fabs(v[i]));
+    return m;
+}
+
+/* Stores the pair (s, y) unless its curvature s'y is not clearly positive, which would make the
+ * inverse-Hessian approximation indefinite. */
+static void lbfgs_push(lbfgs *lb, const double *s, const double *y)
+{
+    double sy = dot(s, y, lb->dim), yy = dot(y, y, lb->dim);
+    if (!(sy > DBL_EPSILON * yy) || !isfinite(sy))
+        return;
+    memcpy(lb->s + lb->head * lb->dim, s, (size_t)lb->dim * sizeof(double));
+    memcpy(lb->y + lb->head * lb->dim, y, (size_t)lb->dim * sizeof(double));
+    lb->rho[lb->head] = 1.0 / sy;
+    lb->head = (lb->head + 1) % LBFGS_MEMORY;
+    if (lb->count < LBFGS_MEMORY)
+        lb->count++;
+}
+
+/* dir = -H g by the two-loop recursion, H0 = (s'y / y'y) I from the newest pair. */
+static void lbfgs_direction(lbfgs *lb, const double *g, double *dir)
+{
+    int64_t n = lb->dim;
+    memcpy(dir, g, (size_t)n * sizeof(double));
+    for (int c = 0; c < lb->count; c++) {
+        int i = (lb->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
+        lb->alpha[i] = lb->rho[i] * dot(lb->s + i * n, dir, n);
+        cblas_daxpy((int)n, -lb->alpha[i], lb->y + i * n, 1, dir, 1);
+    }
+    int newest = (lb->head - 1 + LBFGS_MEMORY) % LBFGS_MEMORY;
+    const double *yn = lb->y + newest * n;
+    cblas_dscal((int)n, 1.0 / (lb->rho[newest] * dot(yn, yn, n)), dir, 1);
+    for (int c = lb->count - 1; c >= 0; c--) {
+        int i = (lb->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
+        double beta = lb->rho[i] * dot(lb->y + i * n, dir, n);
+        cblas_daxpy((int)n, lb->alpha[i] - beta, lb->s + i * n, 1, dir, 1);
+    }
+    cblas_dscal((int)n, -1.0, dir, 1);
+}
+
+/* ---- L-BFGS: the line search ---------------------------------------------------------------- */
+
+typedef struct ls_point {
+    double a, f, dg; /* step, objective, directional derivative */
+} ls_point;
+
+/* Minimiser of the cubic through two points with their slopes (Nocedal & Wright, eq. 3.59),
+ * kept inside the middle 80% of the bracket; bisection when the cubic is unusable. */
+static double ls_interpolate(ls_point lo, ls_point hi)
+{
+    double left = fmin(lo.a, hi.a), width = fabs(hi.a - lo.a);
+    double t = 0.5 * (lo.a + hi.a);
+    if (isfinite(hi.f) && isfinite(hi.dg)) {
+        double d1 = lo.dg + hi.dg - 3 * (lo.f - hi.f) / (lo.a - hi.a);
+        double disc = d1 * d1 - lo.dg * hi.dg;
+        if (disc >= 0) {
+            double d2 = copysign(sqrt(disc), hi.a - lo.a);
+            double den = hi.dg - lo.dg + 2 * d2;
+            if (den != 0)
+                t = hi.a - (hi.a - lo.a) * (hi.dg + d2 - d1) / den;
+        }
+    }
+    if (!(t >= left + 0.1 * width && t <= left + 0.9 * width))
+        t = 0.5 * (lo.a + hi.a);
+    return t;
+}
+
+typedef struct ls_work {
+    lr_problem *pb;
+    const double *x0, *dir;
+    double *x, *g; /* the trial point and its gradient */
+    int64_t dim;
+    int n_eval;
+} ls_work;
+
+static ls_point ls_try(ls_work *lw, double a)
+{
+    memcpy(lw->x, lw->x0, (size_t)lw->dim * sizeof(double));
+    cblas_daxpy((int)lw->dim, a, lw->dir, 1, lw->x, 1);
+    ls_point pt = {a, INFINITY, NAN};
+    lw->n_eval++;
+    if (lr_eval(lw->pb, lw->x, &pt.f, lw->g))
+        pt.dg = dot(lw->g, lw->dir, lw->dim);
+    else
+        pt.f = INFINITY; /* treated as "too far": the bracket shrinks towards x0 */
+    return pt;
+}
+
+/* Strong-Wolfe search (sufficient decrease c1 = 1e-4, curvature c2 = 0.9) by bracketing and
+ * zooming. On success (true) lw->x, lw->g and *f_out hold the accepted point. When no point
+ * meets both conditions within the budget, the best point with sufficient decrease is taken;
+ * false only when there is none. */
+static bool line_search(ls_work *lw, double f0, double dg0, double a0, double *f_out)
+{
+    const double c1 = 1e-4, c2 = 0.9;
+    ls_point lo = {0, f0, dg0}, hi = {INFINITY, INFINITY, NAN};
+    double a = a0;
+    for (int it = 0; it < LS_MAX_EVALS; it++) {
+        ls_point pt = ls_try(lw, a);
+        if (!(pt.f <= f0 + c1 * a * dg0) || pt.f >= lo.f) {
+            hi = pt;
+        } else {
+            if (fabs(pt.dg) <= -c2 * dg0) {
+                *f_out = pt.f;
+                return true;
+            }
+            if (pt.dg * (hi.a - lo.a) >= 0)
+                hi = lo;
+            lo = pt;
+        }
+        if (isinf(hi.a))
+            a = 4 * lo.a;
+        else if (fabs(hi.a - lo.a) <= 1e-14 * fmax(lo.a, hi.a))
+            break;
+        else
+            a = ls_interpolate(lo, hi);
+    }
+    if (lo.a <= 0)
+        return false;
+    ls_point pt = ls_try(lw, lo.a);
+    *f_out = pt.f;
+    return isfinite(pt.f);
+}
+
+/* ---- the solver loop ------------------------------------------------------------------------ */
+
+typedef struct lr_solver {
+    int32_t max_iter;
+    double tol;
+    const am_stop *stop;
+} lr_solver;
+
+typedef struct lr_buffers {
+    double *g, *xn, *gn, *dir, *s, *y; /* dim each; lbfgs memory separately */
+    double *mem;
+} lr_buffers;
+
+/* One L-BFGS step from (x, f, g): writes the new point into x, f, g. false when the line
+ * search found no decrease along this direction. */
+static bool lbfgs_step(lr_problem *pb, lbfgs *lb, lr_buffers *bf, double *x, double *f)
+{
+    int64_t dim = lb->dim;
+    double a0 = 1.0;
+    if (lb->count > 0)
+        lbfgs_direction(lb, bf->g, bf->dir);
+    double dg = lb->count > 0 ? dot(bf->dir, bf->g, dim) : 0.0;
+    if (!(dg < 0)) {
+        /* No curvature information yet (or it gave an ascent direction): steepest descent
+         * with a step of unit length. */
+        lb->count = lb->head = 0;
+        for (int64_t i = 0; i < dim; i++)
+            bf->dir[i] = -bf->g[i];
+        dg = -dot(bf->g, bf->g, dim);
+        a0 = fmin(1.0, 1.0 / sqrt(-dg));
+    }
+    ls_work lw = {pb, x, bf->dir, bf->xn, bf->gn, dim, 0};
+    double fn;
+    if (!line_search(&lw, *f, dg, a0, &fn))
+        return false;
+    for (int64_t i = 0; i < dim; i++) {
+        bf->s[i] = bf->xn[i] - x[i];
+        bf->y[i] = bf->gn[i] - bf->g[i];
+    }
+    lbfgs_push(lb, bf->s, bf->y);
+    memcpy(x, bf->xn, (size_t)dim * sizeof(double));
+    memcpy(bf->g, bf->gn, (size_t)dim * sizeof(double));
+    *f = fn;
+    return true;
+}
+
+/* Minimises from x (in: start, out: solution). Converged when the gradient max-norm is at most
+ * tol * max(1, its initial value) or one step lowers f by a relative 64 eps or less
+ * (scikit-learn's settings for lbfgs). Reaching max_iter is not an error: the iterate is returned. */
+static am_status lbfgs_run(lr_problem *pb, const lr_solver *so, double *x, int32_t *n_iter,
+                           const char **why, am_diag *d)
+{
+    int64_t dim = lr_dim(pb);
+    lr_buffers bf = {0};
+    lbfgs lb = {.dim = dim};
+    bf.mem = am_malloc_array((size_t)AM_MAX(dim, 1), (6 + 2 * LBFGS_MEMORY) * sizeof(double));
+    if (!bf.mem)
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory for the solver");
+    double **parts[] = {&bf.g, &bf.xn, &bf.gn, &bf.dir, &bf.s, &bf.y};
+    for (size_t i = 0; i < AM_COUNT(parts); i++)
+        *parts[i] = bf.mem + (int64_t)i * dim;
+    lb.s = bf.mem + 6 * dim;
+    lb.y = lb.s + LBFGS_MEMORY * dim;
+
+    am_status st = AM_OK;
+    double f;
+    int32_t it = 0;
+    if (!lr_eval(pb, x, &f, bf.g)) {
+        st = am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite at the start");
+        goto cleanup;
+    }
+    double gtol = so->tol * fmax(1.0, norm_inf(bf.g, dim));
+    *why = "max_iter";
+    for (;;) {
+        if (norm_inf(bf.g, dim) <= gtol) {
+            *why = "gradient below tol";
+            break;
+        }
+        if (it >= so->max_iter)
+            break;
+        if (am_stop_hit(so->stop)) {
+            st = am_fail(d, AM_ERR_CANCELLED, "logreg: stopped after %d iterations", (int)it);
+            goto cleanup;
+        }
+        double f_old = f;
+        bool had_memory = lb.count > 0;
+        it++;
+        if (!lbfgs_step(pb, &lb, &bf, x, &f)) {
+            if (!had_memory) {
+                *why = "no further decrease"; /* not even steepest descent: as good as it gets */
+                break;
+            }
+            lb.count = lb.head = 0;
+            continue;
+        }
+        if (f_old - f <= 64 * DBL_EPSILON * fmax(fmax(fabs(f_old), fabs(f)), 1.0)) {
+            *why = "relative decrease below 64 eps";
+            break;
+        }
+    }
+    if (!isfinite(f) || !am_all_finite(x, (size_t)dim))
+        st = am_fail(d, AM_ERR_NUMERIC, "logreg: the solution is not finite");
+    *n_iter = it;
+cleanup:
+    am_free(bf.mem);
+    return st;
+}
+
+/* ---- fit ------------------------------------------------------------------------------------ */
+
+static am_status problem_init(lr_problem *pb, const am_matrix *x, const double *y,
+                              const double *w, int32_t n_classes, double c, bool l2,
+                              bool intercept, am_diag *d)
+{
+    *pb = (lr_problem){x, y, w, x->n_rows, x->n_cols, n_classes == 2 ? 1 : n_classes, c, l2,
+                       intercept, NULL};
+    if (pb->n > INT32_MAX || x->ld > INT32_MAX || pb->p > INT32_MAX ||
+        (pb->p + 1) * pb->k > INT32_MAX)
+        return am_fail(d, AM_ERR_ARG, "logreg: the problem is too large for BLAS");
+    pb->z = am_malloc_array((size_t)pb->n, (size_t)pb->k * sizeof(double));
+    if (!pb->z)
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory for %lld x %d logits",
+                       (long long)pb->n, (int)pb->k);
+    return AM_OK;
+}
+
+static logreg_model *model_alloc(int64_t n_features, int32_t n_outputs, int32_t k)
+{
+    logreg_model *lm = am_calloc(1, sizeof(*lm));
+    if (!lm)
+        return NULL;
+    lm->base = (am_model){&am_learner_logreg, n_features, n_outputs};
+    lm->k = k;
+    lm->coef = am_calloc((size_t)(n_features * k + k), sizeof(double));
+    if (!lm->coef) {
+        am_free(lm);
+        return NULL;
+    }
+    lm->intercept = lm->coef + n_features * k;
+    return lm;
+}
+
+static void logreg_free(am_model *m)
+{
+    logreg_model *lm = (logreg_model *)m;
+    if (!lm)
+        return;
+    am_free(lm->coef);
+    am_free(lm);
+}
+
+static am_status logreg_fit(const am_fit_args *a, am_model **out, am_diag *d)
+{
+    am_status st = am_fit_data_check(a, "logreg", d);
+    if (st == AM_OK)
+        st = am_task_check(&am_learner_logreg, a->task, d);
+    if (st != AM_OK)
+        return st;
+    const double *v = a->params->v;
+    lr_solver so = {(int32_t)v[LR_MAX_ITER], v[LR_TOL], a->stop};
+    if (!(v[LR_C] > 0) || !isfinite(v[LR_C]) || so.max_iter < 1 || !(so.tol > 0))
+        return am_fail(d, AM_ERR_CONFIG, "logreg: C, max_iter and tol must be positive");
+    if (am_stop_hit(a->stop))
+        return am_fail(d, AM_ERR_CANCELLED, "logreg: stopped before the fit");
+
+    lr_problem pb;
+    st = problem_init(&pb, a->x, a->y, a->weight, a->n_classes, v[LR_C],
+                      v[LR_PENALTY] == PENALTY_L2, v[LR_FIT_INTERCEPT] != 0, d);
+    if (st != AM_OK)
+        return st;
+    logreg_model *lm = model_alloc(pb.p, a->n_classes, pb.k);
+    if (!lm) {
+        am_free(pb.z);
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory");
+    }
+    /* The model's coef block is laid out as theta = [W, b]: solve in place. */
+    const char *why = "";
+    st = lbfgs_run(&pb, &so, lm->coef, &lm->n_iter, &why, d);
+    am_free(pb.z);
+    if (st != AM_OK) {
+        logreg_free(&lm->base);
+        return st;
+    }
+    am_log(a->log, AM_LOG_DEBUG, "logreg: %d L-BFGS iterations (%s)", (int)lm->n_iter, why);
+    *out = &lm->base;
+    return AM_OK;
+}
+
+/* ---- predict, save, load -------------------------------------------------------------------- */
+
+/* Probabilities for one block of rows whose logits are in z (nb x k, column-major). */
+static void block_probs(const logreg_model *lm, const double *z, int64_t nb, double *out)
+{
+    int32_t k = lm->k, n_out = lm->base.n_outputs;
+    for (int64_t i = 0; i < nb; i++) {
+        double *o = out + i * n_out;
+        if (k == 1) {
+            double zi = z[i] + lm->intercept[0], e = exp(-fabs(zi));
+            o[0] = zi >= 0 ? e / (1 + e) : 1 / (1 + e);
+            o[1] = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
+            continue;
+        }
+        double m = -INFINITY, s = 0;
+        for (int32_t j = 0; j < k; j++)
+            m = fmax(m, z[i + j * nb] + lm->intercept[j]);
+        for (int32_t j = 0; j < k; j++) {
+            o[j] = exp(z[i + j * nb] + lm->intercept[j] - m);
+            s += o[j];
+        }
+        for (int32_t j = 0; j < k; j++)
+            o[j] /= s;
+    }
+}
+
+static am_status logreg_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+{
+    am_status st = am_predict_check(m, x, out, d);
+    if (st != AM_OK)
+        return st;
+    const logreg_model *lm = (const logreg_model *)m;
+    if (x->ld > INT32_MAX)
+        return am_fail(d, AM_ERR_ARG, "logreg: too many rows for BLAS");
+    int64_t p = m->n_features;
+    double *z = am_malloc_array(PREDICT_BLOCK, (size_t)lm->k * sizeof(double));
+    if (!z)
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory");
+    for (int64_t r0 = 0; r0 < x->n_rows; r0 += PREDICT_BLOCK) {
+        int64_t nb = AM_MIN(PREDICT_BLOCK, x->n_rows - r0);
+        if (p > 0)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nb, lm->k, (int)p, 1.0,
+                        x->data + r0, (int)x->ld, lm->coef, (int)p, 0.0, z, (int)nb);
+        else
+            memset(z, 0, (size_t)(nb * lm->k) * sizeof(double));
+        block_probs(lm, z, nb, out + r0 * m->n_outputs);
+    }
+    am_free(z);
+    return AM_OK;
+}
+
+static am_status logreg_save(const am_model *m, am_buf *b, am_diag *d)
+{
+    const logreg_model *lm = (const logreg_model *)m;
+    am_payload_put_dims(b, m);
+    am_buf_u32(b, (uint32_t)lm->k);
+    am_buf_f64s(b, lm->coef, (size_t)(m->n_features * lm->k + lm->k));
+    return am_buf_status(b, d);
+}
+
+static am_status logreg_load(am_reader *r, uint32_t version, int64_t n_features,
+                             int32_t n_outputs, am_model **out, am_diag *d)
+{
+    if (version != 1)
+        return am_fail(d, AM_ERR_FORMAT, "logreg model: payload version %u is not supported "
+                       "(this build reads version 1)", (unsigned)version);
+    if (n_features < 0 || n_outputs < 2)
+        return am_fail(d, AM_ERR_FORMAT, "logreg model: expected %d outputs; a classifier has "
+                       "at least 2", (int)n_outputs);
+    am_status st = am_payload_get_dims(r, "logreg", n_features, n_outputs, d);
+    if (st != AM_OK)
+        return st;
+    uint32_t k = am_get_u32(r);
+    if ((st = am_reader_status(r, false, d)) != AM_OK)
+        return st;
+    uint32_t k_want = n_outputs == 2 ? 1u : (uint32_t)n_outputs;
+    if (k != k_want)
+        return am_fail(d, AM_ERR_FORMAT, "logreg model: %u logit columns for %d classes",
+                       (unsigned)k, (int)n_outputs);
+    size_t count;
+    if (!am_size_mul((size_t)n_features + 1, k, &count))
+        return am_fail(d, AM_ERR_FORMAT, "logreg model: coefficient count overflows");
+    double *coef = NULL;
+    st = am_payload_get_f64s(r, "logreg", count, &coef, d);
+    if (st != AM_OK)
+        return st;
+    logreg_model *lm = am_calloc(1, sizeof(*lm));
+    if (!lm) {
+        am_free(coef);
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory");
+    }
+    lm->base = (am_model){&am_learner_logreg, n_features, n_outputs};
+    lm->k = (int32_t)k;
+    lm->coef = coef;
+    lm->intercept = coef + n_features * (int64_t)k;
+    *out = &lm->base;
+    return AM_OK;
+}
+
+/* Two products of n x p x K per evaluation; the iteration count grows slowly with C (weaker
+ * regularisation, flatter valleys). K is not known here, so it is left out. */
+static double logreg_cost(const am_params *p, int64_t n_rows, int64_t n_cols)
+{
+    double c = p ? p->v[LR_C] : 1.0, max_iter = p ? p->v[LR_MAX_ITER] : 200;
+    double iters = fmin(max_iter, 20 + 10 * log10(1 + fmax(c, 0)));
+    return 2.0 * (double)n_rows * (double)(n_cols + 1) * iters;
+}
+
+/* ---- test-only entry points ------------------------------------------------------------------ */
+
+am_status am_logreg_objective(const am_matrix *x, const double *y, const double *w,
+                              int32_t n_classes, double c, bool l2, bool fit_intercept,
+                              const double *theta, double *f, double *grad, am_diag *d)
+{
+    lr_problem pb;
+    am_status st = problem_init(&pb, x, y, w, n_classes, c, l2, fit_intercept, d);
+    if (st != AM_OK)
+        return st;
+    bool ok = lr_eval(&pb, theta, f, grad);
+    am_free(pb.z);
+    return ok ? AM_OK : am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite");
+}
+
+void am_logreg_coef(const am_model *m, int32_t *k, const double **coef, const double **intercept,
+                    int32_t *n_iter)
+{
+    const logreg_model *lm = (const logreg_model *)m;
+    *k = lm->k;
+    *coef = lm->coef;
+    *intercept = lm->intercept;
+    *n_iter = lm->n_iter;
+}
+
+const am_learner_type am_learner_logreg = {
+    .name = "logreg",
+    .summary = "L2-regularised logistic regression (binary and multinomial), L-BFGS",
+    .tasks = AM_TASK_BINARY | AM_TASK_MULTICLASS,
+    .needs = AM_NEEDS_SCALED,
+    .params = &logreg_params,
+    .format_version = 1,
+    .check = NULL,
+    .cost_hint = logreg_cost,
+    .fit = logreg_fit,
+    .predict = logreg_predict,
+    .save = logreg_save,
+    .load = logreg_load,
+    .free = logreg_free,
+};

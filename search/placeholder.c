@@ -1,2 +1,0 @@
-/* placeholder */
-typedef int am_placeholder_search;
