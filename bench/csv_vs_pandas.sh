@@ -10,7 +10,9 @@
 # Two times per run: "read", the reading call alone (am_csv_read timed inside bench_csv,
 # pd.read_csv timed inside Python, so the interpreter and pandas import are not counted), and
 # "process", the whole command as a user runs it. Prints, per file, the median of each and the
-# median of the pairwise ratios ours/pandas (below 1: we are faster), as a Markdown table.
+# median of the pairwise ratios ours/pandas (below 1: we are faster), and the peak resident
+# memory of one more run of each (/usr/bin/time; pandas' figure includes the interpreter and the
+# pandas import), as a Markdown table.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,12 +60,18 @@ run_once() {
     echo "$line process_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')"
 }
 
+peak_mb() { # peak_mb COMMAND...: maximum resident set size of the command, in MB
+    local kb
+    kb=$( { /usr/bin/time -f "%M" "$@" >/dev/null; } 2>&1 | tail -n 1)
+    awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }'
+}
+
 field() { # field NAME LINE
     sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
 
-echo "| file | size MB | rows x cols | ours read s | pandas read s | ratio read | ours process s | pandas process s | ratio process |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| file | size MB | rows x cols | ours read s | pandas read s | ratio read | ours process s | pandas process s | ratio process | ours peak MB | pandas peak MB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for file in "$datasets/fertility.csv" "$datasets/adult.csv" "$datasets/diamonds.csv" "$numeric"; do
     run_once ours "$file" >/dev/null # warm-up: page cache, first-touch costs
     run_once pandas "$file" >/dev/null
@@ -79,17 +87,19 @@ for file in "$datasets/fertility.csv" "$datasets/adult.csv" "$datasets/diamonds.
              >>"$samples"
         shape="$(field rows "$a") x $(field cols "$a")"
     done
-    "$py" - "$file" "$shape" "$samples" <<'EOF'
+    rss_ours=$(peak_mb "$bench" "$file" 1)
+    rss_pandas=$(peak_mb "$py" -c "$pandas_read" "$file")
+    "$py" - "$file" "$shape" "$samples" "$rss_ours" "$rss_pandas" <<'EOF'
 import os, statistics, sys
-path, shape, samples = sys.argv[1], sys.argv[2], sys.argv[3]
+path, shape, samples, rss_ours, rss_pandas = sys.argv[1:6]
 rows = [list(map(float, line.split())) for line in open(samples) if line.strip()]
 ours_r, pd_r, ours_p, pd_p = (list(c) for c in zip(*rows))
 med = statistics.median
 ratio_r = med([a / b for a, b in zip(ours_r, pd_r)])
 ratio_p = med([a / b for a, b in zip(ours_p, pd_p)])
-print("| %s | %.1f | %s | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f |" % (
+print("| %s | %.1f | %s | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %s | %s |" % (
     os.path.basename(path), os.path.getsize(path) / 1e6, shape, med(ours_r), med(pd_r), ratio_r,
-    med(ours_p), med(pd_p), ratio_p))
+    med(ours_p), med(pd_p), ratio_p, rss_ours, rss_pandas))
 EOF
     rm -f "$samples"
 done

@@ -634,8 +634,10 @@ static size_t random_csv(am_rng *rng, int trial, char *text, size_t size)
         }
         n += (size_t)snprintf(text + n, size - n, "%s", eol);
     }
-    if (am_rng_below(rng, 4) == 0)
-        text[am_rng_below(rng, (int64_t)n)] = alphabet[am_rng_below(rng, (int64_t)sizeof(alphabet))];
+    if (am_rng_below(rng, 4) == 0) {
+        int64_t at = am_rng_below(rng, (int64_t)n);
+        text[at] = alphabet[am_rng_below(rng, (int64_t)sizeof(alphabet))];
+    }
     return n;
 }
 

@@ -419,6 +419,21 @@ static double sample_int(const am_param_desc *desc, am_rng *r)
     return clamp(round(draw(r, lo - 0.5, hi + 0.5, false)), lo, hi);
 }
 
+static double round_significant(double v, int digits)
+{
+    if (v == 0 || !isfinite(v))
+        return v;
+    /* Divide or multiply by an exact power of ten, so the result is the double nearest to the
+     * rounded decimal (what strtod would give for its text). */
+    int shift = digits - 1 - (int)floor(log10(fabs(v)));
+    if (shift >= 0) {
+        double scale = pow(10.0, shift);
+        return round(v * scale) / scale;
+    }
+    double factor = pow(10.0, -shift);
+    return round(v / factor) * factor;
+}
+
 void am_params_sample(const am_param_table *t, am_rng *r, am_params *p)
 {
     int32_t n = table_size(t);
@@ -434,8 +449,11 @@ void am_params_sample(const am_param_table *t, am_rng *r, am_params *p)
             double lo = AM_MAX(desc->tune_lo, desc->lo), hi = AM_MIN(desc->tune_hi, desc->hi);
             if (!(lo <= hi))
                 break;
-            /* exp(log(x)) may land an ulp outside the range. */
-            p->v[i] = clamp(draw(r, lo, hi, desc->flags & AM_PF_LOG), lo, hi);
+            /* Four significant digits: no learner can tell 11.9817 from 11.98, and a value a
+             * user can type back with --param reproduces the trial exactly. exp(log(x)) may
+             * land an ulp outside the range, hence the clamp after rounding. */
+            p->v[i] = clamp(round_significant(draw(r, lo, hi, desc->flags & AM_PF_LOG), 4),
+                            lo, hi);
             break;
         }
         case AM_P_BOOL:
