@@ -70,7 +70,8 @@ field() { # field NAME LINE
     sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
 
-echo "| file | size MB | rows x cols | ours read s | pandas read s | ratio read | ours process s | pandas process s | ratio process | ours peak MB | pandas peak MB |"
+echo "| file | size MB | rows x cols | ours read s | pandas read s | ratio read" \
+     "| ours process s | pandas process s | ratio process | ours peak MB | pandas peak MB |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for file in "$datasets/fertility.csv" "$datasets/adult.csv" "$datasets/diamonds.csv" "$numeric"; do
     run_once ours "$file" >/dev/null # warm-up: page cache, first-touch costs
@@ -79,13 +80,13 @@ for file in "$datasets/fertility.csv" "$datasets/adult.csv" "$datasets/diamonds.
     for _ in $(seq "$pairs"); do
         a=$(run_once ours "$file")
         b=$(run_once pandas "$file")
-        if [ "$(field rows "$a")x$(field cols "$a")" != "$(field rows "$b")x$(field cols "$b")" ]; then
+        shape="$(field rows "$a") x $(field cols "$a")"
+        if [ "$shape" != "$(field rows "$b") x $(field cols "$b")" ]; then
             echo "csv_vs_pandas: $file: shapes differ: ours $a / pandas $b" >&2
             exit 1
         fi
-        echo "$(field read_s "$a") $(field read_s "$b") $(field process_s "$a") $(field process_s "$b")" \
-             >>"$samples"
-        shape="$(field rows "$a") x $(field cols "$a")"
+        echo "$(field read_s "$a") $(field read_s "$b")" \
+             "$(field process_s "$a") $(field process_s "$b")" >>"$samples"
     done
     rss_ours=$(peak_mb "$bench" "$file" 1)
     rss_pandas=$(peak_mb "$py" -c "$pandas_read" "$file")

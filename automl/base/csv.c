@@ -106,9 +106,17 @@ static bool arena_grow(arena *a, size_t need)
     return true;
 }
 
-/* Appends len bytes and a NUL. The hot path of reading: keep it small. */
-static bool arena_put(arena *a, const void *s, size_t len)
+/* Appends len bytes and a NUL; s may be read up to `readable` bytes. The hot path of reading.
+ * Most fields are short: copying a fixed 16 bytes (two moves, no call) when both sides have room
+ * is faster than a memcpy call; the bytes past the NUL are overwritten by the next field. */
+static inline bool arena_put(arena *a, const void *s, size_t len, size_t readable)
 {
+    if (len < 16 && readable >= 16 && a->cap - a->len > 16) {
+        memcpy(a->buf + a->len, s, 16);
+        a->buf[a->len + len] = '\0';
+        a->len += len + 1;
+        return true;
+    }
     if (len >= SIZE_MAX - a->len)
         return false;
     size_t need = a->len + len + 1;
@@ -166,7 +174,7 @@ static void header_field(reader *r, const void *s, size_t len)
         fail_at(r, AM_ERR_DATA, r->line, NULL, "the header has too many columns");
         return;
     }
-    if (!arena_put(&r->names, s, len)) {
+    if (!arena_put(&r->names, s, len, len)) {
         fail_nomem(r);
         return;
     }
@@ -191,7 +199,8 @@ static void on_field(void *s, size_t len, void *data)
         header_field(r, s, len);
         return;
     }
-    if (r->field < r->n_cols && !arena_put(&r->cols[r->field], s, len)) {
+    /* libcsv hands over its own field buffer, entry_size bytes long. */
+    if (r->field < r->n_cols && !arena_put(&r->cols[r->field], s, len, r->parser.entry_size)) {
         fail_nomem(r);
         return;
     }
