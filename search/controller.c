@@ -76,6 +76,7 @@ typedef struct search_state {
     int32_t best;
     am_model *best_model0;       /* fold-0 model of trials[best] */
     double best_fit_seconds;
+    double max_fit_seconds;      /* slowest per-fold fit of any successful trial */
     double ok_seconds;           /* sum of seconds of successful trials */
     int32_t n_ok;
     int32_t since_improve;
@@ -589,7 +590,10 @@ static void run_trial(const search_state *s, trial_slot *slot, const am_stop *st
 #define REFIT_MARGIN 0.02
 
 /* The refit's expected cost (with the save reserve): featurizing and fitting on all n rows
- * instead of a fold's training rows, the fit with a margin since it rarely scales linearly. */
+ * instead of a fold's training rows, the fit with a margin since it rarely scales linearly.
+ * The fit time is the slowest successful trial's, not the current best's: a slower
+ * configuration may become the best in the batch that is about to run, and the reserve is
+ * fixed before that batch starts. */
 static double refit_estimate(const search_state *s)
 {
     double scale = 1.0;
@@ -597,7 +601,7 @@ static double refit_estimate(const search_state *s)
         scale = (double)s->n / (double)s->split.folds[0].n_train;
     double est = s->feat_seconds * scale + s->o->save_reserve + REFIT_MARGIN;
     if (s->best >= 0)
-        est += s->best_fit_seconds * scale * 1.5;
+        est += AM_MAX(s->best_fit_seconds, s->max_fit_seconds) * scale * 2.0;
     return est;
 }
 
@@ -643,6 +647,7 @@ static am_status observe(search_state *s, trial_slot *slot, am_diag *d)
     if (t->status == AM_OK) {
         s->ok_seconds += t->seconds;
         s->n_ok++;
+        s->max_fit_seconds = AM_MAX(s->max_fit_seconds, slot->fit_seconds);
     } else if (t->status == AM_ERR_CANCELLED) {
         s->any_cancelled = true;
     } else if (!s->any_failure) {
@@ -705,8 +710,11 @@ static am_status search_loop(search_state *s, am_exit_reason *why, am_diag *d)
             break;
         }
         double reserve = refit_estimate(s);
+        /* A batch runs its trials n_threads at a time: it lasts about this many typical
+         * trials end to end. */
+        int32_t waves = (AM_MIN(AM_SEARCH_BATCH, limit - next) + o->n_threads - 1) / o->n_threads;
         double typical = s->n_ok > 0 ? s->ok_seconds / s->n_ok : 0.0;
-        if (next > 0 && am_now() + reserve + typical > o->deadline) {
+        if (next > 0 && am_now() + reserve + typical * waves > o->deadline) {
             *why = AM_EXIT_TIME;
             break;
         }
