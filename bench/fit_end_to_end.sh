@@ -2,6 +2,7 @@
 # End-to-end `automl fit` on datasets from ../shared/datasets: the whole command as users run it,
 # its phases (from --json), and the test-set score of the saved model on the fixed split.
 # Usage: bash bench/fit_end_to_end.sh [BUDGET_SECONDS] [THREADS]
+# DATASETS="name:target ..." picks the datasets (default: the five below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-30}
@@ -16,7 +17,8 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "budget: ${budget}s  threads: $threads"
 printf '| dataset | task | rows | wall s | read | featurize | search | refit | save | trials | exit | best learner | valid | test |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
-for spec in adult:income diamonds:price bank_marketing:y satellite:classes; do
+datasets=${DATASETS:-adult:income diamonds:price bank_marketing:y satellite:classes fertility:morekids}
+for spec in $datasets; do
   name=${spec%%:*}
   target=${spec#*:}
   train=$data/splits/${name}_train.csv
