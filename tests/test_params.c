@@ -344,6 +344,35 @@ END_TEST
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
+/* Sampled reals have four significant digits and their text reads back to the same double,
+ * so a trial can be reproduced exactly with --param. */
+START_TEST(sampled_reals_are_typeable)
+{
+    am_rng r;
+    am_rng_seed(&r, 11);
+    for (int i = 0; i < 2000; i++) {
+        am_params p;
+        am_params_defaults(&ridge, &p);
+        am_params_sample(&ridge, &r, &p);
+        char text[64], item[80];
+        am_params_value_text(&descs[P_ALPHA], p.v[P_ALPHA], text, sizeof(text));
+        int digits = 0;
+        for (const char *c = text; *c && *c != 'e'; c++)
+            digits += *c >= '0' && *c <= '9';
+        /* leading zeros of 0.00123 are not significant */
+        for (const char *c = text; *c == '0' || *c == '.'; c++)
+            digits -= *c == '0';
+        ck_assert_msg(digits <= 4, "alpha=%s has more than 4 significant digits", text);
+        am_params back;
+        am_params_defaults(&ridge, &back);
+        snprintf(item, sizeof(item), "alpha=%s", text);
+        const char *items[] = {item};
+        ck_assert_int_eq(am_params_parse(&ridge, items, 1, &back, NULL), AM_OK);
+        ck_assert(back.v[P_ALPHA] == p.v[P_ALPHA]);
+    }
+}
+END_TEST
+
 START_TEST(format_and_value_text)
 {
     am_params p;
@@ -423,6 +452,7 @@ static Suite *params_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("text");
+    tcase_add_test(tc, sampled_reals_are_typeable);
     tcase_add_test(tc, format_and_value_text);
     tcase_add_test(tc, format_truncates_safely);
     suite_add_tcase(s, tc);
