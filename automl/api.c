@@ -273,7 +273,7 @@ automl_status automl_session_add_param(automl_session *s, const char *key_value)
 
 /* ---- choosing learners ------------------------------------------------------------------- */
 
-/* Splits a comma list in place-free fashion: calls fn for each non-empty trimmed name. */
+/* Calls fn for each non-empty, blank-trimmed name of a comma-separated list. */
 static automl_status for_each_name(automl_session *s, const char *list,
                                    automl_status (*fn)(automl_session *, const char *, void *),
                                    void *user)

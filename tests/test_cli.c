@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -249,6 +250,38 @@ START_TEST(time_budget_is_kept)
 }
 END_TEST
 
+/* Ctrl-C during a fit stops the search, keeps the best model so far and saves it. */
+START_TEST(interrupt_keeps_best_model)
+{
+    const char *model = path_in("int.automl");
+    char out_path[300];
+    snprintf(out_path, sizeof(out_path), "%s/int.json", workdir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open("/dev/null", O_WRONLY);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(AUTOML, AUTOML, "fit", DATA "credit_data_train.csv", "--target", "Status",
+              "--time-budget", "60", "--json", "-o", model, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec t0, t1, nap = {1, 500000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nanosleep(&nap, NULL);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    read_file(out_path, out_text, sizeof(out_text));
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "took %ld s after Ctrl-C", (long)(t1.tv_sec - t0.tv_sec));
+    ck_assert_ptr_nonnull(strstr(out_text, "\"exit_reason\":\"cancelled\""));
+    ck_assert(exists(model));
+    ck_assert(no_temporary_files());
+}
+END_TEST
+
 /* ---- bad input: a table of cases ------------------------------------------------------------ */
 
 typedef struct bad_case {
@@ -432,6 +465,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, estimator_mode);
     tcase_add_test(tc, same_seed_same_model_bytes);
     tcase_add_test(tc, time_budget_is_kept);
+    tcase_add_test(tc, interrupt_keeps_best_model);
     suite_add_tcase(s, tc);
 
     TCase *bad = tcase_create("bad_input");

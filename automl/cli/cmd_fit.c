@@ -1,5 +1,7 @@
 /* cmd_fit.c — `automl fit`: options to session settings, fit, save, leaderboard. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +16,28 @@ static const cli_option fit_options[] = {
     {"threads", true},  {"o", true},          {"output", true},   {"json", false},
     {"learner", true},  {"param", true},      {"verbose", false}, {NULL, false},
 };
+
+/* The first Ctrl-C asks the search to stop and keep the best model so far (it is still refitted
+ * and saved); the handler is then reset, so a second Ctrl-C ends the process at once. */
+static automl_session *volatile interrupted_session;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (interrupted_session)
+        automl_session_cancel(interrupted_session);
+}
+
+static void catch_interrupt(automl_session *s)
+{
+    interrupted_session = s;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
 
 /* Session keys are the flag names with underscores. */
 static automl_status apply_options(automl_session *s, const cli_args *a)
@@ -95,6 +119,7 @@ int cmd_fit(int argc, char **argv)
         return EXIT_FAILURE_OTHER;
     }
     automl_session_set_log(s, cli_log, &verbose);
+    catch_interrupt(s);
     automl_model *m = NULL;
     automl_status st = apply_options(s, &a);
     if (st == AUTOML_OK)
@@ -111,6 +136,8 @@ int cmd_fit(int argc, char **argv)
             printf("%s\n", text);
         automl_free(text);
     }
+    signal(SIGINT, SIG_DFL);
+    interrupted_session = NULL;
     automl_model_free(m);
     automl_session_free(s);
     return code;
