@@ -62,6 +62,11 @@ typedef struct am_featurizer am_featurizer;
 
 typedef struct am_feat_options {
     bool standardize; /* scale every output column (learners with AM_NEEDS_SCALED) */
+    /* Native output for tree learners (AM_NEEDS_BINNED): one feature per input column, numbers
+     * as they are (missing and non-finite as NaN, no indicator), categories as the index of the
+     * level among the levels seen in fitting (as a double; missing and unseen levels as NaN).
+     * No imputation, no one-hot, no scaling. Overrides standardize. */
+    bool native;
 } am_feat_options;
 
 /* Fits on the given rows of f (all feature columns: every column except target_col, which may
@@ -77,6 +82,8 @@ am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, co
 void am_featurizer_free(am_featurizer *fz); /* NULL ok */
 
 int64_t am_featurizer_n_features(const am_featurizer *fz);
+/* Native featurizers: how many category codes feature j takes (0 for a numeric feature). */
+int32_t am_featurizer_n_categories(const am_featurizer *fz, int64_t j);
 const char *am_featurizer_feature_name(const am_featurizer *fz, int64_t j); /* "age", "color=red" */
 /* The input columns the featurizer needs, for forcing types when reading a predict file. */
 int32_t am_featurizer_n_inputs(const am_featurizer *fz);
@@ -86,5 +93,20 @@ am_coltype am_featurizer_input_type(const am_featurizer *fz, int32_t i);
 #define AM_FEATURIZER_FORMAT 1u
 am_status am_featurizer_save(const am_featurizer *fz, am_buf *b, am_diag *d);
 am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out, am_diag *d);
+
+/* ---- binning (for histogram tree learners) ------------------------------------------------ */
+
+/* Bins every feature of x (a native featurizer's output: NaN = missing; n_categories[j] > 0 marks
+ * a categorical feature whose values are codes 0..n_categories[j]-1). Numeric bin edges are
+ * quantiles of the distinct non-missing values (at most max_bin value bins; features with few
+ * distinct values get one bin per value, edges half-way between neighbours), computed on at
+ * most 200,000 rows drawn with seed (all rows when fewer), so binning costs O(n) beyond that.
+ * Binning uses no target: building it once on all rows and sharing it across folds leaks
+ * nothing a fold could learn from (LightGBM's cv does the same). max_bin in [2, 255].
+ * AM_ERR_NOMEM; AM_ERR_ARG for a bad max_bin. Thread-safe; uses up to n_threads threads with a
+ * result independent of the count. */
+am_status am_binned_build(const am_matrix *x, const int32_t *n_categories, int32_t max_bin,
+                          uint64_t seed, int32_t n_threads, am_binned *out, am_diag *d);
+void am_binned_fini(am_binned *b); /* NULL ok */
 
 #endif

@@ -23,13 +23,20 @@
 
 /* What a learner wants from the featurizer. */
 enum {
-    AM_NEEDS_SCALED = 1u << 0 /* standardised numeric features (linear models, k-NN) */
+    AM_NEEDS_SCALED = 1u << 0, /* standardised numeric features (linear models, k-NN) */
+    AM_NEEDS_BINNED = 1u << 1  /* native features + the shared binned data (tree learners) */
 };
 
 typedef struct am_fit_args {
-    const am_matrix *x;       /* training rows */
-    const double *y;          /* x->n_rows targets */
-    const double *weight;     /* x->n_rows sample weights, or NULL for all ones */
+    /* Training rows: a dense matrix (x), or for AM_NEEDS_BINNED learners the shared binned data
+     * with the training rows selected by index (binned + rows; rows NULL = every row). y and
+     * weight hold one value per training row, in the order of x's rows or of `rows`. */
+    const am_matrix *x;
+    const am_binned *binned;
+    const int64_t *rows;      /* ascending indices into binned, or NULL for all */
+    int64_t n_rows;           /* training rows when binned is used */
+    const double *y;          /* targets of the training rows */
+    const double *weight;     /* sample weights of the training rows, or NULL for all ones */
     const am_matrix *x_valid; /* optional validation rows for early stopping, or NULL */
     const double *y_valid;
     am_task task;
@@ -75,6 +82,9 @@ struct am_learner_type {
     am_status (*load)(am_reader *r, uint32_t version, int64_t n_features, int32_t n_outputs,
                       am_model **out, am_diag *d);
     void (*free)(am_model *m); /* NULL ok */
+    /* Per-feature importance: total gain of the splits on each feature and how many splits use
+     * it (arrays of m->n_features, filled here). NULL when the learner has none. */
+    void (*importance)(const am_model *m, double *gain, double *splits);
 };
 
 /* Registry: a const list, no mutable globals. */

@@ -72,4 +72,32 @@ am_status am_matrix_new(am_matrix *m, int64_t n_rows, int64_t n_cols, am_diag *d
 void am_matrix_fini(am_matrix *m); /* frees data when owner; NULL ok */
 #define AM_AT(m, i, j) ((m)->data[(int64_t)(i) + (int64_t)(j) * (m)->ld])
 
+/* Binned data for histogram tree learners: every feature cut into at most 255 value bins plus
+ * bin 0 for missing, stored as one uint8 code per (row, feature), column-major. Built once per
+ * dataset (featurize/ builds it, learners read it) and shared read-only by every tree trial and
+ * every fold, which select their rows by index.
+ *
+ * Numeric feature: value bin b (1 <= b < n_bins) holds the values v with
+ * upper[b-2] < v <= upper[b-1] (upper[-1] = -inf); upper[n_bins-2] = +inf. So a split "bins
+ * 1..b go left" is the raw-value test v <= upper[b-1], which is what a fitted tree stores.
+ * Categorical feature (codes 0..n_categories-1 from the featurizer): cat_bin[c] is the bin of
+ * category c (the most frequent categories get a bin each; the rarest share the last bin when
+ * there are more than 254), and a category never seen maps to missing. */
+typedef struct am_bin_feature {
+    int32_t n_bins;        /* including bin 0 (missing); 1 <= n_bins <= 256 */
+    bool categorical;
+    double *upper;         /* numeric: n_bins - 1 upper edges, the last +inf */
+    int32_t n_categories;  /* categorical: codes the featurizer produces */
+    int32_t *cat_bin;      /* categorical: n_categories entries in 1..n_bins-1 */
+} am_bin_feature;
+
+typedef struct am_binned {
+    int64_t n_rows;
+    int32_t n_features;
+    uint8_t *codes;            /* codes[j * n_rows + i] */
+    am_bin_feature *features;
+} am_binned;
+
+#define AM_BIN_CODES(b, j) ((b)->codes + (int64_t)(j) * (b)->n_rows)
+
 #endif
