@@ -121,7 +121,7 @@ void automl_session_free(automl_session *s)
 
 static const char *const session_keys[] = {
     "target", "task", "metric", "time_budget", "max_trials", "exit_score", "patience",
-    "learners", "exclude_learners", "cv", "holdout", "seed", "threads", "learner",
+    "learners", "exclude_learners", "cv", "holdout", "seed", "threads", "learner", "max_bin",
 };
 
 static automl_status set_string(automl_session *s, char **slot, const char *value)
@@ -214,7 +214,7 @@ static automl_status set_known(automl_session *s, const char *key, const char *v
     }
     struct { const char *key; double lo, hi; } ints[] = {
         {"max_trials", 0, 1e9}, {"patience", 0, 1e9}, {"cv", 2, 1000},
-        {"seed", 0, 9007199254740992.0}, {"threads", 1, MAX_THREADS},
+        {"seed", 0, 9007199254740992.0}, {"threads", 1, MAX_THREADS}, {"max_bin", 2, 255},
     };
     for (size_t i = 0; i < AM_COUNT(ints); i++) {
         if (strcmp(key, ints[i].key))
@@ -429,6 +429,7 @@ static automl_status run_search(automl_session *s, const am_frame *f, int32_t ta
     o.patience = s->patience;
     o.seed = s->seed;
     o.n_threads = s->threads;
+    o.max_bin = s->max_bin;
     o.cancel = &s->cancel;
     am_logger lg = am_api_logger(s);
     am_diag d;

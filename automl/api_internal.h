@@ -26,6 +26,7 @@ struct automl_session {
     double holdout;
     uint64_t seed;
     int32_t threads;
+    int32_t max_bin;
     char *learner;
     char **params;
     int32_t n_params;

@@ -567,6 +567,14 @@ const char *automl_model_feature_name(const automl_model *m, int64_t j)
     return am_featurizer_feature_name(m->featurizer, j);
 }
 
+automl_status automl_model_importance(const automl_model *m, double *gain, double *splits)
+{
+    if (!m || !gain || !splits || !m->learner->importance)
+        return AUTOML_ERR_ARG;
+    m->learner->importance(m->model, gain, splits);
+    return AUTOML_OK;
+}
+
 int32_t automl_model_n_trials(const automl_model *m)
 {
     return m ? m->n_board : 0;
@@ -709,6 +717,43 @@ static void json_params(const automl_model *m, am_text *t)
     am_text_add(t, "}");
 }
 
+/* "importance": features by decreasing gain (tree models only). */
+static void json_importance(const automl_model *m, am_text *t)
+{
+    int64_t p = am_featurizer_n_features(m->featurizer);
+    double *gain = am_calloc((size_t)p + 1, sizeof(double));
+    double *splits = am_calloc((size_t)p + 1, sizeof(double));
+    int64_t *order = am_calloc((size_t)p + 1, sizeof(int64_t));
+    if (!gain || !splits || !order) {
+        t->failed = true;
+    } else {
+        m->learner->importance(m->model, gain, splits);
+        for (int64_t j = 0; j < p; j++)
+            order[j] = j;
+        /* Insertion sort by gain, ties by index: p is the feature count, small. */
+        for (int64_t i = 1; i < p; i++)
+            for (int64_t k = i; k > 0 && gain[order[k]] > gain[order[k - 1]]; k--) {
+                int64_t tmp = order[k];
+                order[k] = order[k - 1];
+                order[k - 1] = tmp;
+            }
+        am_text_add(t, ",\"importance\":[");
+        for (int64_t k = 0; k < p; k++) {
+            am_text_add(t, k ? ",{\"feature\":" : "{\"feature\":");
+            am_text_json_str(t, am_featurizer_feature_name(m->featurizer, order[k]));
+            am_text_add(t, ",\"gain\":");
+            am_text_json_num(t, gain[order[k]]);
+            am_text_add(t, ",\"splits\":");
+            am_text_json_num(t, splits[order[k]]);
+            am_text_add(t, "}");
+        }
+        am_text_add(t, "]");
+    }
+    am_free(gain);
+    am_free(splits);
+    am_free(order);
+}
+
 automl_status automl_model_inspect_json(const automl_model *m, char **json)
 {
     if (!m || !json)
@@ -724,6 +769,8 @@ automl_status automl_model_inspect_json(const automl_model *m, char **json)
     json_params(m, &t);
     am_text_add(&t, ",");
     json_schema(m, &t);
+    if (m->learner->importance)
+        json_importance(m, &t);
     am_text_add(&t, ",\"leaderboard\":");
     json_board(m, &t);
     am_text_add(&t, "}");

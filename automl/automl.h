@@ -97,6 +97,7 @@ AUTOML_API void automl_session_free(automl_session *s);
  *   seed              random seed                                            (default 0)
  *   threads           threads to use, >= 1                 (default: all cores, at most 64)
  *   learner           estimator mode: train this one learner with fixed parameters
+ *   max_bin           value bins per feature for the tree learners, 2..255      (default 255)
  * AUTOML_ERR_ARG for an unknown key (the message suggests the nearest), AUTOML_ERR_CONFIG for a
  * bad value. The value is copied. */
 AUTOML_API automl_status automl_session_set(automl_session *s, const char *key, const char *value);
@@ -179,6 +180,11 @@ AUTOML_API const char *automl_model_input_type(const automl_model *m, int32_t i)
 /* The features the learner sees after featurization ("age", "color=red"). */
 AUTOML_API int64_t automl_model_n_features(const automl_model *m);
 AUTOML_API const char *automl_model_feature_name(const automl_model *m, int64_t j);
+/* Per-feature importance of tree models: total split gain and number of splits for each of the
+ * automl_model_n_features features (caller arrays of that length). AUTOML_ERR_ARG when the
+ * model's learner has no importance (linear models: see the coefficients in inspect). */
+AUTOML_API automl_status automl_model_importance(const automl_model *m, double *gain,
+                                                 double *splits);
 /* Why the search stopped: "time_budget", "max_trials", "exit_score", "patience", "cancelled",
  * "single_fit". */
 AUTOML_API const char *automl_model_exit_reason(const automl_model *m);

@@ -1,10 +1,13 @@
 /* featurizer.c — the minimal featurizer: median imputation with missing indicators for numeric
- * columns, one-hot encoding for categorical ones, optional standardisation.
+ * columns, one-hot encoding for categorical ones, optional standardisation; or, for tree
+ * learners, native output (one feature per column, missing kept as NaN).
  *
  * Output layout, per kept input column in frame order:
  *   number:   "<name>", then "<name>_missing" when the training rows had missing values;
  *   category: "<name>=<level>" per kept level (frame level order), then "<name>=<missing>" when
  *             the training rows had missing values, then "<name>=<unseen>" always.
+ * Native layout: "<name>" alone for both; a category is written as the index of its level among
+ * every level seen in the training rows (frame level order), NaN when missing or unseen.
  * Every statistic (median, kept levels, mean and sd) comes from the training rows only, so a
  * validation row can never leak into the features it is scored on. */
 #include "internal.h"
@@ -37,6 +40,7 @@ struct am_featurizer {
     feat_input *inputs;
     int32_t n_inputs;
     bool standardize;
+    bool native;           /* one feature per input (so input i is feature i); no scaling */
     int64_t n_features, cap_features;
     char **names;          /* per feature */
     double *center, *scale; /* per feature: output = (raw - center) / scale; 0 and 1 when not
@@ -239,6 +243,11 @@ static am_status fit_numeric(am_featurizer *fz, feat_input *in, const am_column 
     *has_value = m > 0;
     if (m == 0)
         return AM_OK;
+    if (fz->native) /* values pass through as they are: nothing to learn */
+        return push_feature(fz, am_strdup(c->name), 0.0, 1.0)
+                   ? AM_OK
+                   : am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
+                             c->name);
     in->median = median_of(scratch, m);
     in->indicator = m < n;
     double mean = 0.0, sd = 0.0;
@@ -304,6 +313,19 @@ static am_status push_level_features(am_featurizer *fz, feat_input *in, const am
     return AM_OK;
 }
 
+/* Native: every seen level keeps its code (no cap: trees group rare levels themselves), in level
+ * order, and the column is one feature holding that code. */
+static am_status push_native_levels(am_featurizer *fz, feat_input *in, const am_column *c,
+                                    const level_count *seen, int64_t n_seen)
+{
+    for (int64_t s = 0; s < n_seen; s++) {
+        const char *level = c->levels.items[seen[s].code];
+        if (am_strset_add(&in->levels, level, strlen(level)) != (int32_t)s)
+            return AM_ERR_NOMEM;
+    }
+    return push_feature(fz, am_strdup(c->name), 0.0, 1.0) ? AM_OK : AM_ERR_NOMEM;
+}
+
 static am_status fit_categorical(am_featurizer *fz, feat_input *in, const am_column *c,
                                  const int64_t *rows, int64_t n, bool *has_value, am_diag *d)
 {
@@ -329,7 +351,9 @@ static am_status fit_categorical(am_featurizer *fz, feat_input *in, const am_col
         if (counts[l] > 0)
             seen[n_seen++] = (level_count){l, counts[l]};
     *has_value = n_seen > 0;
-    if (n_seen > 0) {
+    if (n_seen > 0 && fz->native) {
+        st = push_native_levels(fz, in, c, seen, n_seen);
+    } else if (n_seen > 0) {
         int64_t k = 0;
         choose_levels(seen, n_seen, &k);
         st = push_level_features(fz, in, c, seen, k, n_missing, n);
@@ -421,7 +445,8 @@ am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t
         st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
         goto fail;
     }
-    fz->standardize = opts && opts->standardize;
+    fz->native = opts && opts->native;
+    fz->standardize = opts && opts->standardize && !fz->native;
     name_list time = {0}, text = {0}, empty = {0};
     for (int32_t j = 0; j < f->n_cols && st == AM_OK; j++) {
         const am_column *c = &f->cols[j];
@@ -525,6 +550,36 @@ static void write_categorical(const am_featurizer *fz, const feat_input *in, con
     }
 }
 
+/* Native: numbers as they are, with infinities made missing like NaN (trees treat both alike,
+ * and an infinite value would make split thresholds meaningless). */
+static void write_native_numeric(const feat_input *in, const am_column *c, const int64_t *rows,
+                                 int64_t n, am_matrix *out)
+{
+    double *dst = out->data + in->first * out->ld;
+    for (int64_t i = 0; i < n; i++) {
+        double v = c->num[row_at(rows, i)];
+        dst[i] = isfinite(v) ? v : NAN;
+    }
+}
+
+/* Native: the code of the level among the training levels; NaN for missing and unseen.
+ * slot_of as for write_categorical. */
+static void write_native_categorical(const feat_input *in, const am_column *c,
+                                     const int64_t *rows, int64_t n, int32_t *slot_of,
+                                     am_matrix *out)
+{
+    for (int32_t l = 0; l < c->levels.n; l++) {
+        const char *s = c->levels.items[l];
+        slot_of[l] = am_strset_find(&in->levels, s, strlen(s));
+    }
+    double *dst = out->data + in->first * out->ld;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t code = c->codes[row_at(rows, i)];
+        int32_t slot = code < 0 ? -1 : slot_of[code];
+        dst[i] = slot < 0 ? NAN : (double)slot;
+    }
+}
+
 am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, const int64_t *rows,
                                   int64_t n_rows, am_matrix *out, am_diag *d)
 {
@@ -548,13 +603,18 @@ am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, co
         const feat_input *in = &fz->inputs[i];
         const am_column *c = &f->cols[cols[i]];
         if (in->type == AM_COL_NUM) {
-            write_numeric(fz, in, c, rows, n, out);
+            if (fz->native)
+                write_native_numeric(in, c, rows, n, out);
+            else
+                write_numeric(fz, in, c, rows, n, out);
             continue;
         }
         am_free(slot_of);
         slot_of = am_malloc_array((size_t)(c->levels.n > 0 ? c->levels.n : 1), sizeof(int32_t));
         if (!slot_of)
             st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        else if (fz->native)
+            write_native_categorical(in, c, rows, n, slot_of, out);
         else
             write_categorical(fz, in, c, rows, n, slot_of, out);
     }
@@ -570,6 +630,14 @@ am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, co
 int64_t am_featurizer_n_features(const am_featurizer *fz)
 {
     return fz ? fz->n_features : 0;
+}
+
+int32_t am_featurizer_n_categories(const am_featurizer *fz, int64_t j)
+{
+    if (!fz || !fz->native || j < 0 || j >= fz->n_features)
+        return 0;
+    const feat_input *in = &fz->inputs[j];
+    return in->type == AM_COL_CAT ? in->levels.n : 0;
 }
 
 const char *am_featurizer_feature_name(const am_featurizer *fz, int64_t j)
@@ -594,29 +662,36 @@ am_coltype am_featurizer_input_type(const am_featurizer *fz, int32_t i)
 
 /* ---- save and load ----------------------------------------------------------------------- */
 
-/* Payload (format 1): u64 n_inputs, u8 standardize, then per input: str name, u32 type and
- *   number:   f64 median, u8 indicator
- *   category: u64 n_levels, n_levels x str level, u8 missing_slot
- * then, when standardize: f64 center[n_features], f64 scale[n_features].
+/* The byte after the input count. Format 1 began with only the first two; files that have them
+ * read as before. */
+enum { MODE_PLAIN = 0, MODE_STANDARDIZED = 1, MODE_NATIVE = 2 };
+
+/* Payload (format 1): u64 n_inputs, u8 mode, then per input: str name, u32 type and
+ *   number:   f64 median, u8 indicator              (nothing when native)
+ *   category: u64 n_levels, n_levels x str level, u8 missing_slot (no missing_slot when native)
+ * then, when standardized: f64 center[n_features], f64 scale[n_features].
  * Feature names and the layout follow from the inputs, so nothing stored can point outside it. */
 am_status am_featurizer_save(const am_featurizer *fz, am_buf *b, am_diag *d)
 {
     if (!fz || !b)
         return am_fail(d, AM_ERR_ARG, "am_featurizer_save: NULL argument");
     am_buf_u64(b, (uint64_t)fz->n_inputs);
-    am_buf_u8(b, fz->standardize ? 1 : 0);
+    am_buf_u8(b, fz->native ? MODE_NATIVE : fz->standardize ? MODE_STANDARDIZED : MODE_PLAIN);
     for (int32_t i = 0; i < fz->n_inputs; i++) {
         const feat_input *in = &fz->inputs[i];
         am_buf_str(b, in->name);
         am_buf_u32(b, (uint32_t)in->type);
         if (in->type == AM_COL_NUM) {
+            if (fz->native)
+                continue;
             am_buf_f64(b, in->median);
             am_buf_u8(b, in->indicator ? 1 : 0);
         } else {
             am_buf_u64(b, (uint64_t)in->levels.n);
             for (int32_t l = 0; l < in->levels.n; l++)
                 am_buf_str(b, in->levels.items[l]);
-            am_buf_u8(b, in->missing_slot ? 1 : 0);
+            if (!fz->native)
+                am_buf_u8(b, in->missing_slot ? 1 : 0);
         }
     }
     if (fz->standardize) {
@@ -632,6 +707,50 @@ static bool get_flag(am_reader *r)
     if (v > 1)
         am_reader_fail(r);
     return v == 1;
+}
+
+/* The rest of a numeric input. Returns false on no memory; a malformed payload fails the reader
+ * instead. */
+static bool load_numeric(am_reader *r, am_featurizer *fz, feat_input *in)
+{
+    if (fz->native)
+        return push_feature(fz, am_strdup(in->name), 0.0, 1.0);
+    in->median = am_get_f64(r);
+    in->indicator = get_flag(r);
+    if (!isfinite(in->median))
+        am_reader_fail(r);
+    if (r->failed)
+        return true;
+    return push_feature(fz, am_strdup(in->name), 0.0, 1.0) &&
+           (!in->indicator || push_feature(fz, join3(in->name, "_missing", ""), 0.0, 1.0));
+}
+
+/* The rest of a categorical input: its levels (at least one, all distinct), then its features. */
+static bool load_categorical(am_reader *r, am_featurizer *fz, feat_input *in)
+{
+    uint64_t k = am_get_count(r, AM_MIN(LOAD_MAX_LEVELS, (uint64_t)r->left / 4));
+    if (k == 0)
+        am_reader_fail(r);
+    for (uint64_t s = 0; s < k && !r->failed; s++) {
+        char *level = am_get_str(r, AM_FEAT_STR_MAX);
+        if (!level)
+            return r->failed;
+        int32_t got = am_strset_add(&in->levels, level, strlen(level));
+        bool ok = got >= 0 &&
+                  (fz->native || push_feature(fz, join3(in->name, "=", level), 0.0, 1.0));
+        am_free(level);
+        if (!ok)
+            return false;
+        if (got != (int32_t)s) /* a duplicate level */
+            am_reader_fail(r);
+    }
+    if (fz->native)
+        return r->failed || push_feature(fz, am_strdup(in->name), 0.0, 1.0);
+    in->missing_slot = get_flag(r);
+    if (r->failed)
+        return true;
+    return (!in->missing_slot || push_feature(fz, join3(in->name, "=<missing>", ""), 0.0, 1.0))
+           && push_feature(fz, join3(in->name, "=<unseen>", ""), 0.0, 1.0);
 }
 
 /* Reads one input and pushes its features (names; center 0, scale 1 for now). Returns false on
@@ -652,43 +771,17 @@ static bool load_input(am_reader *r, am_featurizer *fz, am_strset *seen_names)
     if (seen_names->n == before) /* two inputs with one name */
         am_reader_fail(r);
     in->type = (am_coltype)am_get_u32(r);
-    if (in->type == AM_COL_NUM) {
-        in->median = am_get_f64(r);
-        in->indicator = get_flag(r);
-        if (!isfinite(in->median))
-            am_reader_fail(r);
-        if (r->failed)
-            return true;
-        if (!push_feature(fz, am_strdup(in->name), 0.0, 1.0) ||
-            (in->indicator && !push_feature(fz, join3(in->name, "_missing", ""), 0.0, 1.0)))
-            return false;
-    } else if (in->type == AM_COL_CAT) {
-        uint64_t k = am_get_count(r, AM_MIN(LOAD_MAX_LEVELS, (uint64_t)r->left / 4));
-        if (k == 0)
-            am_reader_fail(r);
-        for (uint64_t s = 0; s < k && !r->failed; s++) {
-            char *level = am_get_str(r, AM_FEAT_STR_MAX);
-            if (!level)
-                return r->failed;
-            int32_t got = am_strset_add(&in->levels, level, strlen(level));
-            bool ok = got >= 0 && push_feature(fz, join3(in->name, "=", level), 0.0, 1.0);
-            am_free(level);
-            if (!ok)
-                return false;
-            if (got != (int32_t)s) /* a duplicate level */
-                am_reader_fail(r);
-        }
-        in->missing_slot = get_flag(r);
-        if (r->failed)
-            return true;
-        if ((in->missing_slot && !push_feature(fz, join3(in->name, "=<missing>", ""), 0.0, 1.0))
-            || !push_feature(fz, join3(in->name, "=<unseen>", ""), 0.0, 1.0))
-            return false;
-    } else {
+    bool ok = true;
+    if (r->failed)
+        return true;
+    if (in->type == AM_COL_NUM)
+        ok = load_numeric(r, fz, in);
+    else if (in->type == AM_COL_CAT)
+        ok = load_categorical(r, fz, in);
+    else
         am_reader_fail(r);
-    }
     in->width = fz->n_features - in->first;
-    return true;
+    return ok;
 }
 
 /* Reads the standardisation; a non-finite centre or a scale that is not a positive finite
@@ -705,6 +798,16 @@ static void load_scaling(am_reader *r, am_featurizer *fz)
         }
 }
 
+/* The mode byte; anything but the three known modes is corruption. */
+static void load_mode(am_reader *r, am_featurizer *fz)
+{
+    uint8_t mode = am_get_u8(r);
+    if (mode > MODE_NATIVE)
+        am_reader_fail(r);
+    fz->standardize = mode == MODE_STANDARDIZED;
+    fz->native = mode == MODE_NATIVE;
+}
+
 am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out, am_diag *d)
 {
     if (!out || !r)
@@ -717,10 +820,10 @@ am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out
     am_strset_init(&names);
     am_featurizer *fz = am_calloc(1, sizeof(*fz));
     bool ok = fz != NULL;
-    /* Each input takes at least 9 bytes (name length, type, one more field). */
-    uint64_t n = am_get_count(r, AM_MIN(LOAD_MAX_INPUTS, (uint64_t)r->left / 9));
+    /* Each input takes at least 8 bytes (name length and type: a native number). */
+    uint64_t n = am_get_count(r, AM_MIN(LOAD_MAX_INPUTS, (uint64_t)r->left / 8));
     if (ok) {
-        fz->standardize = get_flag(r);
+        load_mode(r, fz);
         if (n == 0)
             am_reader_fail(r);
         ok = r->failed || (fz->inputs = am_calloc((size_t)n, sizeof(feat_input))) != NULL;

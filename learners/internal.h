@@ -10,6 +10,7 @@
 extern const am_learner_type am_learner_ridge;
 extern const am_learner_type am_learner_logreg;
 extern const am_learner_type am_learner_constant;
+extern const am_learner_type am_learner_gbdt;
 
 /* Sample weight i (all ones when w is NULL). */
 static inline double am_weight_at(const double *w, int64_t i)
@@ -70,5 +71,65 @@ void am_ridge_coef(const am_model *m, const double **coef, double *intercept);
 
 /* The constant model's n_outputs values (class priors or the regression constant). */
 const double *am_constant_values(const am_model *m);
+
+/* ---- gbdt (learners/gbdt*.c): split finding and losses, exposed for tests ------------------ */
+
+/* What a split must satisfy: each child has >= min_child_samples rows and a Hessian sum >=
+ * min_child_weight, and the gain exceeds min_split_gain (and 0). Gain of a split with L2 (lambda)
+ * and L1 (alpha): S(left) + S(right) - S(parent), S(G, H) = T(G)^2 / (H + lambda), T the
+ * soft-threshold of G by alpha. Categorical features: bins with at least min_data_per_group rows
+ * are ordered by G / (H + cat_smooth) and prefixes of that order (from either end, at most
+ * max_cat bins) are tried as the left set; the other bins go right. */
+typedef struct am_gbdt_split_opts {
+    double lambda, alpha, min_child_weight, min_split_gain, cat_smooth;
+    int64_t min_child_samples;
+    int32_t max_cat, min_data_per_group;
+} am_gbdt_split_opts;
+
+typedef struct am_gbdt_split {
+    int32_t feature;       /* -1: no split satisfies the constraints */
+    int32_t bin;           /* numeric: bins 1..bin go left */
+    bool default_left;     /* missing (bin 0) goes left */
+    bool categorical;
+    uint64_t left_bins[4]; /* categorical: the bins going left (bit 0: missing) */
+    double gain;
+    double lg, lh, rg, rh; /* gradient and Hessian sums of the children */
+    int64_t lc, rc;        /* their row counts */
+} am_gbdt_split;
+
+/* The best split of one leaf holding binned rows rows[0..n) (g, h: one per listed row) over
+ * all features, ties to the lowest feature, then the lowest bin. Uses the learner's histogram
+ * and scan code. AM_ERR_NOMEM. */
+am_status am_gbdt_best_split(const am_binned *b, const int64_t *rows, int64_t n, const double *g,
+                             const double *h, const am_gbdt_split_opts *o, am_gbdt_split *out,
+                             am_diag *d);
+
+/* Grows one tree (learning rate 1) on every row of b with a histogram pool of pool_bytes (0:
+ * the default): *n_leaves and each row's leaf value. A small pool forces histograms to be
+ * dropped and rebuilt from rows, which must give the same tree. */
+am_status am_gbdt_grow_tree(const am_binned *b, const double *g, const double *h,
+                            const am_gbdt_split_opts *o, int32_t num_leaves, size_t pool_bytes,
+                            int32_t *n_leaves, double *row_value, am_diag *d);
+
+/* The losses gbdt boosts, for one row with unit weight: f holds k raw scores (k = 1 except
+ * softmax), y the target (a class index for log loss and softmax). Fills the loss and, per
+ * score, the gradient and the Hessian the booster uses (absolute and Huber use the Hessian 1 of
+ * their quadratic part, as LightGBM does, so leaf values are Newton steps on a surrogate). */
+enum { AM_GBDT_LOGLOSS, AM_GBDT_SOFTMAX, AM_GBDT_SQUARED, AM_GBDT_ABSOLUTE, AM_GBDT_HUBER };
+void am_gbdt_loss(int loss, int32_t k, const double *f, double y, double huber_delta,
+                  double *value, double *g, double *h);
+
+/* Boosting rounds a fitted gbdt model keeps (the best iteration under early stopping). */
+int32_t am_gbdt_n_rounds(const am_model *m);
+
+/* ---- random forest and extra trees (forest.c) ------------------------------------------------ */
+
+extern const am_learner_type am_learner_rf;
+extern const am_learner_type am_learner_extra_trees;
+
+/* The fitted forest of an rf or extra_trees model (NULL for any other model): for tests that
+ * inspect the chosen splits. */
+struct am_forest;
+const struct am_forest *am_forest_model_trees(const am_model *m);
 
 #endif

@@ -8,6 +8,9 @@
 
 /* Real learners first: the order is what `automl help` lists and what the search tries. */
 static const am_learner_type *const registry[] = {
+    &am_learner_gbdt,
+    &am_learner_rf,
+    &am_learner_extra_trees,
     &am_learner_ridge,
     &am_learner_logreg,
     &am_learner_constant,

@@ -27,12 +27,15 @@
  * Trials run side by side on single-threaded BLAS; the refit gets every thread back. */
 void openblas_set_num_threads(int);
 
-enum { VARIANT_PLAIN = 0, VARIANT_SCALED = 1, N_VARIANTS = 2 };
+enum { VARIANT_PLAIN = 0, VARIANT_SCALED = 1, VARIANT_BINNED = 2, N_VARIANTS = 3 };
 
-/* One fold's featurized data for one variant. */
+/* One fold's featurized data for one variant. The binned variant has no featurizer or training
+ * matrix of its own: its trials read the shared binned data through train_pos. */
 typedef struct fold_data {
     am_featurizer *fz;
     am_matrix x_train, x_valid;
+    const int64_t *train_pos; /* binned variant: training positions (rows of the binned data) */
+    int64_t n_train_pos;
     double *y_train, *y_valid;
     double seconds; /* featurizer fit + both transforms */
     am_status status;
@@ -68,6 +71,12 @@ typedef struct search_state {
     int32_t n_tunable;
 
     am_split split;
+    /* Tree learners: one native featurizer fitted on every kept row (it learns no target
+     * statistic, only level lists), its output for every kept row, and the binned data built
+     * from that output once, shared by every fold and trial. */
+    am_featurizer *native_fz;
+    am_matrix x_native;
+    am_binned binned;
     fold_data *data[N_VARIANTS]; /* split.n_folds entries each, NULL when the variant is unused */
     double feat_seconds;         /* slowest fold build */
 
@@ -139,6 +148,8 @@ static const char *format_count(int64_t v, char *buf, size_t size)
 
 static int variant_of(const am_learner_type *t)
 {
+    if (t->needs & AM_NEEDS_BINNED)
+        return VARIANT_BINNED;
     return (t->needs & AM_NEEDS_SCALED) ? VARIANT_SCALED : VARIANT_PLAIN;
 }
 
@@ -368,11 +379,47 @@ static am_status gather(const search_state *s, const int64_t *pos, int64_t m, in
     return AM_OK;
 }
 
+/* Rows `pos` of the native matrix, as a new matrix: a fold's validation rows for tree trials. */
+static am_status gather_native(const search_state *s, const int64_t *pos, int64_t m,
+                               am_matrix *out, am_diag *d)
+{
+    const am_matrix *x = &s->x_native;
+    am_status st = am_matrix_new(out, m, x->n_cols, d);
+    for (int64_t j = 0; st == AM_OK && j < x->n_cols; j++)
+        for (int64_t i = 0; i < m; i++)
+            AM_AT(out, i, j) = AM_AT(x, pos[i], j);
+    return st;
+}
+
+/* The binned variant's fold: targets of both sides, validation rows gathered from the native
+ * matrix; the training side stays in the shared binned data. */
+static void build_binned_fold(const search_state *s, int32_t k, fold_data *fd)
+{
+    const am_fold *fold = &s->split.folds[k];
+    double t0 = am_now();
+    int64_t *tr_rows = NULL, *va_rows = NULL;
+    am_status st = gather(s, fold->train, fold->n_train, &tr_rows, &fd->y_train, &fd->diag);
+    if (st == AM_OK)
+        st = gather(s, fold->valid, fold->n_valid, &va_rows, &fd->y_valid, &fd->diag);
+    if (st == AM_OK)
+        st = gather_native(s, fold->valid, fold->n_valid, &fd->x_valid, &fd->diag);
+    fd->train_pos = fold->train;
+    fd->n_train_pos = fold->n_train;
+    am_free(tr_rows);
+    am_free(va_rows);
+    fd->status = st;
+    fd->seconds = am_now() - t0;
+}
+
 /* Fits fold k's featurizer on its training rows and transforms both sides. Thread-safe: touches
  * only *fd. */
 static void build_fold(const search_state *s, int variant, int32_t k, const am_logger *log,
                        fold_data *fd)
 {
+    if (variant == VARIANT_BINNED) {
+        build_binned_fold(s, k, fd);
+        return;
+    }
     const am_fold *fold = &s->split.folds[k];
     double t0 = am_now();
     int64_t *tr_rows = NULL, *va_rows = NULL;
@@ -393,14 +440,48 @@ static void build_fold(const search_state *s, int variant, int32_t k, const am_l
     fd->seconds = am_now() - t0;
 }
 
+/* Largest number of value bins per feature (plus the missing bin: 256 codes in a byte). */
+#define MAX_BIN 255
+
+/* The native featurizer on every kept row, its output, and the binned data: once per run. */
+static am_status build_binned(search_state *s, const am_logger *log, am_diag *d)
+{
+    am_feat_options fo = {.native = true};
+    am_status st = am_featurizer_fit(s->f, s->target_col, s->rows, s->n, &fo, log,
+                                     &s->native_fz, d);
+    if (st == AM_OK)
+        st = am_featurizer_transform(s->native_fz, s->f, s->rows, s->n, &s->x_native, d);
+    if (st != AM_OK)
+        return st;
+    int64_t p = s->x_native.n_cols;
+    int32_t *n_categories = am_malloc_array((size_t)(p > 0 ? p : 1), sizeof(int32_t));
+    if (!n_categories)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory");
+    for (int64_t j = 0; j < p; j++)
+        n_categories[j] = am_featurizer_n_categories(s->native_fz, j);
+    int32_t max_bin = s->o->max_bin > 0 ? s->o->max_bin : MAX_BIN;
+    st = am_binned_build(&s->x_native, n_categories, max_bin, s->o->seed, s->o->n_threads,
+                         &s->binned, d);
+    am_free(n_categories);
+    return st;
+}
+
 /* Builds the variants the learners need. The first fold is built alone with the logger (so the
  * featurizer's warnings about dropped columns appear once, from this thread); the rest run in
  * parallel without one. */
 static am_status build_fold_data(search_state *s, am_diag *d)
 {
-    bool need[N_VARIANTS] = {false, false};
+    bool need[N_VARIANTS] = {false, false, false};
     for (int32_t i = 0; i < s->n_learners; i++)
         need[variant_of(s->learners[i])] = true;
+    if (need[VARIANT_BINNED]) {
+        /* Its warnings (dropped columns) would repeat the first fold's when another variant is
+         * built too. */
+        const am_logger *log = need[VARIANT_PLAIN] || need[VARIANT_SCALED] ? NULL : s->log;
+        am_status st = build_binned(s, log, d);
+        if (st != AM_OK)
+            return st;
+    }
     const int32_t nf = s->split.n_folds;
     /* Jobs in (variant, fold) order: entries of the used variants' arrays, side by side. */
     fold_data **jobs = am_malloc_array((size_t)nf * N_VARIANTS, sizeof(*jobs));
@@ -423,6 +504,8 @@ static am_status build_fold_data(search_state *s, am_diag *d)
         }
     }
     if (st == AM_OK) {
+        /* Variants come in order; the binned one logs nothing, so fold 0 of the first variant
+         * is the one whose warnings users see. */
         build_fold(s, job_variant[0], 0, s->log, jobs[0]);
         if (jobs[0]->status == AM_OK) {
 #pragma omp parallel for num_threads(s->o->n_threads) schedule(dynamic, 1)
@@ -509,8 +592,12 @@ static am_status run_fold(const search_state *s, const am_trial *t, const fold_d
                           const am_stop *stop, am_model **model, double *score, double *fit_s,
                           am_diag *dg)
 {
+    bool binned = variant_of(t->learner) == VARIANT_BINNED;
     am_fit_args a = {
-        .x = &fd->x_train,
+        .x = binned ? NULL : &fd->x_train,
+        .binned = binned ? &s->binned : NULL,
+        .rows = binned ? fd->train_pos : NULL,
+        .n_rows = binned ? fd->n_train_pos : 0,
         .y = fd->y_train,
         .weight = NULL,
         /* No validation rows for early stopping: the same rows score the trial, and letting the
@@ -745,11 +832,48 @@ static am_status search_loop(search_state *s, am_exit_reason *why, am_diag *d)
 
 /* ---- refit ---------------------------------------------------------------------------------- */
 
+/* Tree learners refit on the shared binned data (built here when no fold needed it, as in
+ * estimator mode without validation); the native featurizer passes to the result. */
+static am_status refit_binned(search_state *s, const am_learner_type *learner,
+                              const am_params *params, uint64_t seed, am_featurizer **fz_out,
+                              am_model **model_out, am_diag *d)
+{
+    const am_search_options *o = s->o;
+    am_status st = AM_OK;
+    if (!s->native_fz)
+        st = build_binned(s, s->split.n_folds == 0 ? s->log : NULL, d);
+    am_matrix_fini(&s->x_native); /* only fold validation rows came from it */
+    if (st != AM_OK)
+        return st;
+    am_stop stop = {o->deadline - o->save_reserve, o->cancel};
+    am_fit_args a = {
+        .binned = &s->binned,
+        .rows = NULL,
+        .n_rows = s->n,
+        .y = s->y,
+        .task = s->task,
+        .n_classes = s->n_classes,
+        .params = params,
+        .seed = seed,
+        .n_threads = o->n_threads,
+        .stop = &stop,
+        .log = s->log,
+    };
+    st = am_learner_fit(learner, &a, model_out, d);
+    if (st == AM_OK) {
+        *fz_out = s->native_fz;
+        s->native_fz = NULL;
+    }
+    return st;
+}
+
 static am_status refit_all_rows(search_state *s, const am_learner_type *learner,
                                 const am_params *params, uint64_t seed, am_featurizer **fz_out,
                                 am_model **model_out, am_diag *d)
 {
     const am_search_options *o = s->o;
+    if (variant_of(learner) == VARIANT_BINNED)
+        return refit_binned(s, learner, params, seed, fz_out, model_out, d);
     am_feat_options fo = {.standardize = variant_of(learner) == VARIANT_SCALED};
     am_featurizer *fz = NULL;
     am_matrix x = {0};
@@ -802,9 +926,10 @@ static am_status refit(search_state *s, am_search_result *out, am_diag *d)
         params = *o->fixed;
         id = 0;
     }
-    /* Keep only what a fallback needs: the best's fold-0 featurizer (its model is held apart). */
+    /* Keep only what a fallback needs: the best's fold-0 featurizer (its model is held apart).
+     * Tree learners share the native featurizer, which stays in s until the refit takes it. */
     am_featurizer *fallback_fz = NULL;
-    if (s->best_model0 && s->data[variant_of(learner)]) {
+    if (s->best_model0 && variant_of(learner) != VARIANT_BINNED && s->data[variant_of(learner)]) {
         fallback_fz = s->data[variant_of(learner)][0].fz;
         s->data[variant_of(learner)][0].fz = NULL;
     }
@@ -814,6 +939,10 @@ static am_status refit(search_state *s, am_search_result *out, am_diag *d)
     am_diag_clear(&rd);
     am_status st = refit_all_rows(s, learner, &params, am_seed_derive(o->seed, (uint64_t)id),
                                   &out->featurizer, &out->model, &rd);
+    if (st != AM_OK && variant_of(learner) == VARIANT_BINNED) {
+        fallback_fz = s->native_fz;
+        s->native_fz = NULL;
+    }
     if (st != AM_OK && st != AM_ERR_NOMEM && fallback_fz && s->best_model0) {
         am_log(s->log, AM_LOG_WARN,
                "the refit on all rows did not finish (%s); using trial %d's model from the first "
@@ -866,6 +995,9 @@ static am_status no_trial_succeeded(const search_state *s, am_exit_reason why, a
 static void state_fini(search_state *s)
 {
     free_all_fold_data(s);
+    am_featurizer_free(s->native_fz);
+    am_matrix_fini(&s->x_native);
+    am_binned_fini(&s->binned);
     am_split_fini(&s->split);
     am_model_free(s->best_model0);
     am_free(s->learners);

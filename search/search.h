@@ -92,6 +92,7 @@ typedef struct am_search_options {
     int32_t patience;     /* 0 = off */
     uint64_t seed;
     int32_t n_threads;    /* >= 1 */
+    int32_t max_bin;      /* value bins per feature for tree learners, 2..255; 0 = 255 */
     const volatile int *cancel; /* may be NULL */
     /* Estimator mode: when fixed is non-NULL, n_learners is 1 and exactly this configuration
      * is trained on all rows; it is validated first only when validate is true. */

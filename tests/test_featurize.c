@@ -1,5 +1,6 @@
 /* test_featurize.c — the target (task inference, labels, dropped rows) and the minimal featurizer
- * (imputation, one-hot, standardisation, schema checks, save/load), on frames built by hand. */
+ * (imputation, one-hot, standardisation, native output for trees, schema checks, save/load), on
+ * frames built by hand. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -714,7 +715,7 @@ static void build_payload(am_buf *b, corrupt c)
 {
     am_buf_init(b);
     am_buf_u64(b, c == C_NO_INPUTS ? 0 : c == C_HUGE_INPUTS ? UINT64_MAX / 2 : 2);
-    am_buf_u8(b, c == C_BAD_FLAG ? 2 : 1); /* standardized */
+    am_buf_u8(b, c == C_BAD_FLAG ? 3 : 1); /* standardized (0 plain, 2 native) */
     am_buf_str(b, "n");
     am_buf_u32(b, c == C_BAD_TYPE ? AM_COL_TEXT : AM_COL_NUM);
     am_buf_f64(b, c == C_NAN_MEDIAN ? NAN : 1.5);
@@ -782,6 +783,253 @@ START_TEST(test_out_of_memory)
         ck_assert_msg(st == AM_OK || st == AM_ERR_NOMEM || st == AM_ERR_FORMAT,
                       "k=%lld: %s", (long long)k, am_status_name(st));
         done = st == AM_OK;
+        am_featurizer_free(back);
+        am_matrix_fini(&m);
+        am_buf_fini(&b);
+        am_featurizer_free(fz);
+    }
+    ck_assert(done);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* ---- featurizer: native output (tree learners) --------------------------------------------- */
+
+static am_featurizer *fit_native(const am_frame *f, int32_t target, const int64_t *rows,
+                                 int64_t n, bool standardize, const am_logger *log)
+{
+    am_feat_options o = {.standardize = standardize, .native = true};
+    am_featurizer *fz = NULL;
+    am_diag d;
+    am_diag_clear(&d);
+    am_status st = am_featurizer_fit(f, target, rows, n, &o, log, &fz, &d);
+    ck_assert_msg(st == AM_OK, "fit: %s", diag_text(&d));
+    return fz;
+}
+
+/* Expected value, NaN included (NaN == NaN here). */
+static void assert_value(double got, double want, const char *what, int64_t row)
+{
+    ck_assert_msg(isnan(want) ? isnan(got) : got == want, "%s row %lld: got %.17g, want %.17g",
+                  what, (long long)row, got, want);
+}
+
+/* One feature per column named as the column; numbers as they are with NaN for missing and
+ * infinite values (no imputation, no indicator, no scaling even when asked); categories as the
+ * index of the level among the training levels, NaN for missing and unseen. */
+START_TEST(test_native_output)
+{
+    bool standardize = _i == 1;
+    am_frame *f = poison_frame(10);
+    int64_t *rows = iota(10);
+    am_featurizer *fz = fit_native(f, -1, rows, 8, standardize, NULL);
+    ck_assert_int_eq(am_featurizer_n_features(fz), 4);
+    ck_assert_int_eq(am_featurizer_n_inputs(fz), 4);
+    const char *const names[] = {"x", "c", "z", "k"};
+    const int32_t n_cat[] = {0, 3, 0, 2};
+    for (int j = 0; j < 4; j++) {
+        ck_assert_str_eq(am_featurizer_feature_name(fz, j), names[j]);
+        ck_assert_int_eq(am_featurizer_n_categories(fz, j), n_cat[j]);
+    }
+    ck_assert_int_eq(am_featurizer_n_categories(fz, -1), 0);
+    ck_assert_int_eq(am_featurizer_n_categories(fz, 4), 0);
+    ck_assert_int_eq(am_featurizer_n_categories(NULL, 0), 0);
+    am_matrix m = transform_ok(fz, f, NULL, 0);
+    const double want_c[] = {0, 1, 0, NAN, 2, 0, 1, 2, NAN, NAN}; /* red, blue, green; poison */
+    const double want_k[] = {0, 1, 0, 1, 0, 1, 0, 1, NAN, NAN};
+    for (int64_t i = 0; i < 10; i++) {
+        double x = POISON_X[i];
+        assert_value(AM_AT(&m, i, 0), isfinite(x) ? x : NAN, "x", i);
+        assert_value(AM_AT(&m, i, 1), want_c[i], "c", i);
+        assert_value(AM_AT(&m, i, 2), POISON_Z[i], "z", i);
+        assert_value(AM_AT(&m, i, 3), want_k[i], "k", i);
+    }
+    /* A one-hot featurizer of the same data says 0 categories everywhere. */
+    am_featurizer *plain = fit_ok(f, -1, rows, 8, false, NULL);
+    for (int64_t j = 0; j < am_featurizer_n_features(plain); j++)
+        ck_assert_int_eq(am_featurizer_n_categories(plain, j), 0);
+    am_featurizer_free(plain);
+    am_matrix_fini(&m);
+    am_featurizer_free(fz);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Codes follow the frame's level order over the levels seen in training (not first appearance),
+ * every seen level is kept (no one-hot cap), an unused or new level is NaN, and another frame
+ * with its own level dictionary is matched by string. */
+START_TEST(test_native_levels)
+{
+    enum { N = 160, N_TRAIN = 156 };
+    static char many[150][8];
+    const char *v[N];
+    for (int i = 0; i < 150; i++) {
+        snprintf(many[i], sizeof(many[i]), "L%03d", i);
+        v[i] = many[i];
+    }
+    const char *const tail[] = {"alpha", "mid", "zeta", "alpha", NULL, "mid",
+                                "unused", "zeta", NULL, "new"};
+    for (int i = 0; i < 10; i++)
+        v[150 + i] = tail[i];
+    const char *const order[] = {"zeta", "alpha", "mid", "unused"};
+    am_frame *f = frame_new(N, 1);
+    set_codes(f, 0, "c", AM_COL_CAT, order, 4, v);
+    int64_t *rows = iota(N);
+    am_featurizer *fz = fit_native(f, -1, rows, N_TRAIN, false, NULL);
+    ck_assert_int_eq(am_featurizer_n_features(fz), 1);
+    ck_assert_int_eq(am_featurizer_n_categories(fz, 0), 153);
+    am_matrix m = transform_ok(fz, f, NULL, 0);
+    for (int i = 0; i < 150; i++)
+        assert_value(AM_AT(&m, i, 0), 3 + i, "L", i);
+    const double want[] = {1, 2, 0, 1, NAN, 2, NAN, 0, NAN, NAN};
+    for (int i = 0; i < 10; i++)
+        assert_value(AM_AT(&m, 150 + i, 0), want[i], "tail", 150 + i);
+    am_matrix_fini(&m);
+
+    const char *const other[] = {"mid", "new", "zeta", "L149"};
+    am_frame *g = frame_new(4, 1);
+    set_cat(g, 0, "c", other);
+    m = transform_ok(fz, g, NULL, 0);
+    const double want_g[] = {2, NAN, 0, 152};
+    for (int i = 0; i < 4; i++)
+        assert_value(AM_AT(&m, i, 0), want_g[i], "other frame", i);
+    am_matrix_fini(&m);
+    am_featurizer_free(fz);
+    am_free(rows);
+    am_frame_free(g);
+    am_frame_free(f);
+}
+END_TEST
+
+/* The rules around the output stay: date/text and empty columns dropped, schema checked. */
+START_TEST(test_native_drops_and_schema)
+{
+    const double x[] = {1, 2, 3}, t[] = {0, 86400, 172800}, e[] = {NAN, NAN, 5};
+    am_frame *f = frame_new(3, 3);
+    set_num(f, 0, "x", x);
+    set_time(f, 1, "d", t);
+    set_num(f, 2, "e", e);
+    captured cap = {0};
+    am_logger log = {capture, &cap};
+    int64_t rows[] = {0, 1};
+    am_featurizer *fz = fit_native(f, -1, rows, 2, false, &log);
+    ck_assert_int_eq(am_featurizer_n_features(fz), 1);
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "x");
+    ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 2);
+    am_frame *g = frame_new(3, 1);
+    set_num(g, 0, "y", x);
+    am_matrix m;
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_int_eq(am_featurizer_transform(fz, g, NULL, 0, &m, &d), AM_ERR_DATA);
+    ck_assert_str_eq(d.column, "x");
+    am_featurizer_free(fz);
+    am_frame_free(g);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Save -> load keeps the native mode, the levels and so the output bit for bit; saving again
+ * gives the same bytes; every truncation is refused. */
+START_TEST(test_native_save_load)
+{
+    am_frame *f = poison_frame(10);
+    int64_t *rows = iota(10);
+    am_featurizer *fz = fit_native(f, -1, rows, 8, false, NULL);
+    am_buf b;
+    save_ok(fz, &b);
+    ck_assert_uint_gt(b.len, 9);
+    ck_assert_int_eq(b.data[8], 2); /* the mode byte after the input count: native */
+    am_featurizer *back = NULL;
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_msg(load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, &d) == AM_OK, "%s",
+                  diag_text(&d));
+    ck_assert(same_names(fz, back));
+    for (int64_t j = 0; j < 4; j++)
+        ck_assert_int_eq(am_featurizer_n_categories(back, j), am_featurizer_n_categories(fz, j));
+    am_matrix m1 = transform_ok(fz, f, NULL, 0), m2 = transform_ok(back, f, NULL, 0);
+    ck_assert(same_bits(&m1, &m2));
+    ck_assert(isnan(AM_AT(&m2, 8, 1))); /* still native: an unseen level is NaN */
+    am_buf b2;
+    save_ok(back, &b2);
+    ck_assert_uint_eq(b.len, b2.len);
+    ck_assert_mem_eq(b.data, b2.data, b.len);
+    for (size_t len = 0; len < b.len; len++) {
+        am_featurizer *out = NULL;
+        ck_assert_int_eq(load_bytes(b.data, len, AM_FEATURIZER_FORMAT, &out, NULL), AM_ERR_FORMAT);
+        ck_assert_ptr_null(out);
+    }
+    am_buf_fini(&b2);
+    am_matrix_fini(&m1);
+    am_matrix_fini(&m2);
+    am_featurizer_free(back);
+    am_buf_fini(&b);
+    am_featurizer_free(fz);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Native payloads that parse as bytes but not as featurizers. */
+START_TEST(test_native_load_corrupt)
+{
+    am_buf b;
+    am_buf_init(&b);
+    am_buf_u64(&b, 2);
+    am_buf_u8(&b, 2); /* native */
+    am_buf_str(&b, "n");
+    am_buf_u32(&b, AM_COL_NUM);
+    am_buf_str(&b, "c");
+    am_buf_u32(&b, AM_COL_CAT);
+    am_buf_u64(&b, _i == 0 ? 0 : 2); /* no level at all */
+    am_buf_str(&b, "x");
+    am_buf_str(&b, _i == 1 ? "x" : "y"); /* a duplicate level */
+    ck_assert(!b.failed);
+    am_featurizer *out = NULL;
+    am_status st = load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &out, NULL);
+    if (_i == 2) {
+        ck_assert_int_eq(st, AM_OK);
+        ck_assert_int_eq(am_featurizer_n_features(out), 2);
+        ck_assert_str_eq(am_featurizer_feature_name(out, 1), "c");
+        ck_assert_int_eq(am_featurizer_n_categories(out, 1), 2);
+        ck_assert_int_eq(am_featurizer_n_categories(out, 0), 0);
+    } else {
+        ck_assert_int_eq(st, AM_ERR_FORMAT);
+        ck_assert_ptr_null(out);
+    }
+    am_featurizer_free(out);
+    am_buf_fini(&b);
+}
+END_TEST
+
+START_TEST(test_native_out_of_memory)
+{
+    am_frame *f = poison_frame(10);
+    int64_t *rows = iota(10);
+    bool done = false;
+    for (int64_t k = 0; !done && k < 10000; k++) {
+        am_featurizer *fz = NULL, *back = NULL;
+        am_matrix m = {0};
+        am_buf b;
+        am_buf_init(&b);
+        am_feat_options o = {.native = true};
+        am_alloc_fail_after(k);
+        am_status st = am_featurizer_fit(f, -1, rows, 8, &o, NULL, &fz, NULL);
+        if (st == AM_OK)
+            st = am_featurizer_transform(fz, f, rows, 10, &m, NULL);
+        if (st == AM_OK)
+            st = am_featurizer_save(fz, &b, NULL);
+        if (st == AM_OK)
+            st = load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, NULL);
+        am_alloc_fail_after(-1);
+        ck_assert_msg(st == AM_OK || st == AM_ERR_NOMEM || st == AM_ERR_FORMAT,
+                      "k=%lld: %s", (long long)k, am_status_name(st));
+        done = st == AM_OK;
+        if (done)
+            ck_assert_int_eq(am_featurizer_n_categories(back, 1), 3);
         am_featurizer_free(back);
         am_matrix_fini(&m);
         am_buf_fini(&b);
@@ -1337,6 +1585,16 @@ static Suite *featurize_suite(void)
     tcase_add_test(fz, test_out_of_memory);
     tcase_set_timeout(fz, 60);
     suite_add_tcase(s, fz);
+
+    TCase *nat = tcase_create("native");
+    tcase_add_loop_test(nat, test_native_output, 0, 2);
+    tcase_add_test(nat, test_native_levels);
+    tcase_add_test(nat, test_native_drops_and_schema);
+    tcase_add_test(nat, test_native_save_load);
+    tcase_add_loop_test(nat, test_native_load_corrupt, 0, 3);
+    tcase_add_test(nat, test_native_out_of_memory);
+    tcase_set_timeout(nat, 60);
+    suite_add_tcase(s, nat);
 
     TCase *tg = tcase_create("target");
     tcase_add_test(tg, test_target_two_strings_binary);

@@ -82,7 +82,10 @@ void am_matrix_fini(am_matrix *m); /* frees data when owner; NULL ok */
  * 1..b go left" is the raw-value test v <= upper[b-1], which is what a fitted tree stores.
  * Categorical feature (codes 0..n_categories-1 from the featurizer): cat_bin[c] is the bin of
  * category c (the most frequent categories get a bin each; the rarest share the last bin when
- * there are more than 254), and a category never seen maps to missing. */
+ * there are more than max_bin), and a category never seen maps to missing.
+ * Edge cases: an all-missing numeric feature has n_bins = 1 and upper = NULL; a categorical
+ * feature has n_bins = 1 + min(n_categories, max_bin); any categorical value that is not a whole
+ * number in [0, n_categories) is bin 0. */
 typedef struct am_bin_feature {
     int32_t n_bins;        /* including bin 0 (missing); 1 <= n_bins <= 256 */
     bool categorical;

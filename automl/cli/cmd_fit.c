@@ -14,7 +14,8 @@ static const cli_option fit_options[] = {
     {"max-trials", true}, {"exit-score", true}, {"patience", true}, {"learners", true},
     {"exclude-learners", true}, {"cv", true}, {"holdout", true},  {"seed", true},
     {"threads", true},  {"o", true},          {"output", true},   {"json", false},
-    {"learner", true},  {"param", true},      {"verbose", false}, {NULL, false},
+    {"learner", true},  {"param", true},      {"verbose", false}, {"max-bin", true},
+    {NULL, false},
 };
 
 /* The first Ctrl-C asks the search to stop and keep the best model so far (it is still refitted

@@ -1,6 +1,7 @@
 /* cmd_use.c — the commands that use a saved model: predict, evaluate, inspect. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -87,6 +88,33 @@ int cmd_evaluate(int argc, char **argv)
     return code;
 }
 
+/* The ten features with the most split gain, for tree models. */
+static void print_importance(const automl_model *m)
+{
+    int64_t p = automl_model_n_features(m);
+    double *gain = calloc((size_t)p + 1, sizeof(double));
+    double *splits = calloc((size_t)p + 1, sizeof(double));
+    if (gain && splits && automl_model_importance(m, gain, splits) == AUTOML_OK) {
+        double total = 0;
+        for (int64_t j = 0; j < p; j++)
+            total += gain[j];
+        printf("importance  (share of split gain, splits)\n");
+        for (int shown = 0; shown < 10; shown++) {
+            int64_t best = -1;
+            for (int64_t j = 0; j < p; j++)
+                if (gain[j] >= 0 && (best < 0 || gain[j] > gain[best]))
+                    best = j;
+            if (best < 0 || gain[best] <= 0)
+                break;
+            printf("  %-30s %6.1f%% %8.0f\n", automl_model_feature_name(m, best),
+                   total > 0 ? 100.0 * gain[best] / total : 0.0, splits[best]);
+            gain[best] = -1; /* shown */
+        }
+    }
+    free(gain);
+    free(splits);
+}
+
 static void print_model_text(const automl_model *m)
 {
     printf("task        %s\ntarget      %s\n", automl_model_task(m), automl_model_target(m));
@@ -107,6 +135,7 @@ static void print_model_text(const automl_model *m)
         printf(" %s (%s)%s", automl_model_input_name(m, i), automl_model_input_type(m, i),
                i + 1 < automl_model_n_inputs(m) ? "," : "");
     printf("\nfeatures    %lld after featurization\n", (long long)automl_model_n_features(m));
+    print_importance(m);
     for (int32_t r = 1; r <= automl_model_n_trials(m) && r <= 10; r++) {
         automl_trial_info t;
         automl_model_trial(m, r, &t);

@@ -28,7 +28,7 @@ void cli_print_usage(void)
            "             [--metric NAME] [--time-budget SECONDS] [--max-trials N]\n"
            "             [--exit-score X] [--patience N] [--learners a,b]\n"
            "             [--exclude-learners a,b] [--cv K | --holdout FRACTION] [--seed N]\n"
-           "             [--threads N] [-o MODEL] [--json] [--verbose]\n"
+           "             [--threads N] [--max-bin N] [-o MODEL] [--json] [--verbose]\n"
            "  automl fit TRAIN.csv --target COL --learner NAME [--param key=value ...]\n"
            "  automl predict MODEL DATA.csv [-o PREDICTIONS.csv] [--proba]\n"
            "  automl evaluate MODEL DATA.csv [--json]\n"

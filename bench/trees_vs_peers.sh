@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# trees_vs_peers.sh — our tree ensembles against their peers, in one run, same machine, same
+# threads, same hyperparameters (issue 3; rules in ../shared/BENCH.md).
+#
+#   GBDT    ours  `automl fit TRAIN --learner gbdt --param n_estimators=100 --param num_leaves=63
+#                  --param learning_rate=0.1` (255 bins: our default)
+#           XGBoost 1.7 tree_method=hist (lossguide, max_leaves=63, max_bin=255)   alternating pairs
+#           scikit-learn HistGradientBoosting (max_leaf_nodes=63, max_bins=255)    a few runs
+#   Forests ours  `--learner rf --param n_estimators=100`  against ranger (num.trees=100)  pairs
+#           scikit-learn RandomForest; ours `--learner extra_trees` against scikit-learn
+#           ExtraTrees, alternating
+#
+# Usage: bench/trees_vs_peers.sh                         (from anywhere; writes under bench/out/)
+# Environment (all optional):
+#   DATASETS   "name:target:task ..." (default: the six below; gen1m is the generated table)
+#   PARTS      "gbdt forests" (either or both)
+#   PAIRS      alternating pairs per dataset after the warm-up (default 5)
+#   PAIRS_BIG  pairs on the big datasets (default 3: a GBDT pair on gen1m takes about a minute
+#              on 2 cores, a ranger run several)
+#   BIG        datasets that take PAIRS_BIG and the _BIG run counts (default "gen1m")
+#   HGB_RUNS / HGB_RUNS_BIG          scikit-learn HGB runs (default 3 / 1)
+#   SKF_RUNS / SKF_RUNS_BIG          scikit-learn RF and (ours ET, sklearn ET) runs (default 2 / 0:
+#              scikit-learn's fully grown forests on 800,000 rows take many minutes and GBs;
+#              set SKF_RUNS_BIG=1 to include them)
+#   WARMUP     1: one untimed run of each side of a pair first (default 1; 0 to skip)
+#   PEAK       datasets on which one more fit-only run of each side is measured with
+#              /usr/bin/time -v for peak RSS (default "gen1m")
+#   THREADS    threads for every side (default: nproc)
+#   AUTOML     our binary (default build/automl); our side is skipped, with a note, when it is
+#              missing or does not know the learner
+#   OURS_GBDT_PARAMS / OURS_RF_PARAMS / OURS_ET_PARAMS   "k=v ..." passed as --param
+#   DATA       the shared datasets folder (default ../shared/datasets beside the repository)
+#   GEN_ROWS   rows of the generated table (default 1000000; written once by bench/gen_table.py)
+#   BOOT       bootstrap resamples for the metric-difference noise estimate (default 200)
+#
+# Every run appends one JSON line to bench/out/trees/runs-<UTC stamp>.jsonl; at the end
+# `peers_trees.py report` turns them into Markdown tables (also saved as report-<stamp>.md):
+# medians of each side, medians of the pairwise ratios ours/peer (below 1: we are faster), the
+# test metric of each side with the paired-bootstrap difference ours − peer ± its standard error
+# ("!" when the gap is larger than two standard errors), prediction rows per second, our
+# phases, and peak memory. Re-run the report alone with
+#   /usr/bin/python3 bench/peers_trees.py report bench/out/trees/runs-<stamp>.jsonl
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+py=/usr/bin/python3
+automl=${AUTOML:-$root/build/automl}
+data=${DATA:-$root/../shared/datasets}
+datasets=${DATASETS:-fertility:morekids:binary adult:income:binary bank_marketing:y:binary \
+diamonds:price:regression satellite:classes:multiclass gen1m:y:binary}
+parts=${PARTS:-gbdt forests}
+pairs=${PAIRS:-5}
+pairs_big=${PAIRS_BIG:-3}
+big=${BIG:-gen1m}
+hgb_runs=${HGB_RUNS:-3}
+hgb_runs_big=${HGB_RUNS_BIG:-1}
+skf_runs=${SKF_RUNS:-2}
+skf_runs_big=${SKF_RUNS_BIG:-0}
+warmup=${WARMUP:-1}
+peak=${PEAK:-gen1m}
+threads=${THREADS:-$(nproc)}
+boot=${BOOT:-200}
+gen_rows=${GEN_ROWS:-1000000}
+read -r -a gbdt_params <<<"${OURS_GBDT_PARAMS:-n_estimators=100 num_leaves=63 learning_rate=0.1}"
+read -r -a rf_params <<<"${OURS_RF_PARAMS:-n_estimators=100}"
+read -r -a et_params <<<"${OURS_ET_PARAMS:-n_estimators=100}"
+
+out=$root/bench/out/trees
+work=$out/work
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+jsonl=$out/runs-$stamp.jsonl
+mkdir -p "$work"
+# Neither side may spin idle OpenMP workers while the other runs; every side gets `threads`.
+export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads
+
+log() { echo "trees_vs_peers: $*" >&2; }
+
+for tool in "$py" Rscript /usr/bin/time; do
+    command -v "$tool" >/dev/null || { log "$tool missing"; exit 1; }
+done
+"$py" -c 'import xgboost, sklearn, pandas, scipy' 2>/dev/null || {
+    log "apt-get install -y python3-xgboost python3-sklearn python3-pandas"; exit 1; }
+Rscript -e 'library(ranger); library(data.table)' >/dev/null 2>&1 || {
+    log "apt-get install -y r-cran-ranger r-cran-data.table"; exit 1; }
+
+# Our learners that can run: the binary exists and `automl help learner L` knows L.
+have_ours() {
+    [ -x "$automl" ] && "$automl" help learner "$1" >/dev/null 2>&1
+}
+ours_learners=""
+for l in gbdt rf extra_trees; do
+    if have_ours "$l"; then ours_learners="$ours_learners $l"; else
+        log "our learner $l is not available in $automl: its runs are skipped"; fi
+done
+is_ours() { [[ " $ours_learners " == *" $1 "* ]]; }
+in_list() { [[ " $2 " == *" $1 "* ]]; }
+
+# ---- one run of each side; each appends one JSON line -------------------------------------
+
+# common NAME TRAIN TEST TARGET TASK: the options every run shares (sets the array `common`).
+set_common() {
+    common=(--dataset "$1" --train "$2" --test "$3" --target "$4" --task "$5"
+            --threads "$threads")
+}
+
+# record CMD...: runs a side, appends its JSON line (or a failure line) to the results.
+record() {
+    local line
+    if line=$("$@" 2>"$work/stderr.txt" | tail -n 1) && [ -n "$line" ]; then
+        echo "$line" >>"$jsonl"
+    else
+        local err
+        err=$(tail -c 300 "$work/stderr.txt" | tr '\n"\\' '  /')
+        [ -n "$line" ] && echo "$line" >>"$jsonl"  # ours prints its own failure line
+        [ -z "$line" ] && printf '{"dataset": "%s", "side": "%s", "ok": false, "error": "%s"}\n' \
+            "$cur_dataset" "$cur_side" "$err" >>"$jsonl"
+        log "$cur_dataset $cur_side failed: $err"
+    fi
+}
+
+# run_side SIDE KIND PAIR: one run; KIND is warmup, pair or single.
+run_side() {
+    local side=$1 kind=$2 pair=$3 model="$work/$cur_dataset.$1.model"
+    local pred="$work/$cur_dataset.$1.pred.csv"
+    cur_side=$side
+    local args=("${common[@]}" --kind "$kind" --pair "$pair" --seed "$pair"
+                --model-out "$model" --pred-out "$pred")
+    case $side in
+    ours_gbdt) record "$py" bench/peers_trees.py ours --automl "$automl" --learner gbdt \
+                   $(printf -- '--param %s ' "${gbdt_params[@]}") "${args[@]}" ;;
+    ours_rf) record "$py" bench/peers_trees.py ours --automl "$automl" --learner rf \
+                 $(printf -- '--param %s ' "${rf_params[@]}") "${args[@]}" ;;
+    ours_extra_trees) record "$py" bench/peers_trees.py ours --automl "$automl" \
+                          --learner extra_trees $(printf -- '--param %s ' "${et_params[@]}") \
+                          "${args[@]}" ;;
+    ranger) record Rscript bench/peers_ranger.R "${args[@]}" --t0 "$(date +%s.%N)" ;;
+    *) record "$py" bench/peers_trees.py fit --learner "$side" "${args[@]}" \
+           --t0 "$(date +%s.%N)" ;;
+    esac
+    rm -f "$model" "$model".ubj
+}
+
+# peak_side SIDE: one fit-only run under /usr/bin/time -v; appends {"kind": "peak", ...}.
+# Ours is the bare `automl fit` command; a peer is its process reading the train file,
+# training and saving (the interpreter and library imports included: ~100-150 MB of it).
+peak_side() {
+    local side=$1 model="$work/$cur_dataset.$1.peak.model" cmd
+    cur_side=$side
+    case $side in
+    ours_gbdt) cmd=("$automl" fit "$cur_train" --target "$cur_target" --task "$cur_task"
+                    --learner gbdt $(printf -- '--param %s ' "${gbdt_params[@]}")
+                    --threads "$threads" -o "$model") ;;
+    ours_rf) cmd=("$automl" fit "$cur_train" --target "$cur_target" --task "$cur_task"
+                  --learner rf $(printf -- '--param %s ' "${rf_params[@]}")
+                  --threads "$threads" -o "$model") ;;
+    ranger) cmd=(Rscript bench/peers_ranger.R "${common[@]}" --fit-only --model-out "$model") ;;
+    *) cmd=("$py" bench/peers_trees.py fit --learner "$side" "${common[@]}" --fit-only
+            --model-out "$model") ;;
+    esac
+    local kb secs
+    if /usr/bin/time -v "${cmd[@]}" >/dev/null 2>"$work/time.txt"; then
+        kb=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$work/time.txt")
+        secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): *//p' "$work/time.txt")
+        printf '{"dataset": "%s", "task": "%s", "side": "%s", "kind": "peak", "peak_kb": %s, "wall": "%s", "threads": %s, "ok": true}\n' \
+            "$cur_dataset" "$cur_task" "$side" "$kb" "$secs" "$threads" >>"$jsonl"
+    else
+        log "$cur_dataset $side: peak-memory run failed: $(tail -n 3 "$work/time.txt")"
+    fi
+    rm -f "$model" "$model".ubj
+}
+
+# noise A B: paired bootstrap of the test-metric gap between the last predictions of A and B.
+noise() {
+    local a="$work/$cur_dataset.$1.pred.csv" b="$work/$cur_dataset.$2.pred.csv"
+    [ -f "$a" ] && [ -f "$b" ] || return 0
+    "$py" bench/peers_trees.py noise --dataset "$cur_dataset" --task "$cur_task" \
+        --train "$cur_train" --test "$cur_test" --target "$cur_target" --a "$a" --b "$b" \
+        --a-side "$1" --b-side "$2" --boot "$boot" >>"$jsonl" ||
+        log "$cur_dataset: noise $1 $2 failed"
+}
+
+# alternate OURS PEER N: warm-up (if asked), then N pairs (OURS, PEER); OURS may be absent.
+alternate() {
+    local ours=$1 peer=$2 n=$3 learner=${1#ours_}
+    local use_ours=0
+    is_ours "$learner" && use_ours=1
+    if [ "$warmup" = 1 ]; then
+        [ $use_ours = 1 ] && run_side "$ours" warmup 0
+        run_side "$peer" warmup 0
+    fi
+    for i in $(seq "$n"); do
+        [ $use_ours = 1 ] && run_side "$ours" pair "$i"
+        run_side "$peer" pair "$i"
+    done
+    return 0
+}
+
+singles() { # singles SIDE N
+    local i
+    for i in $(seq "$2"); do run_side "$1" single "$i"; done
+}
+
+# ---- the run ------------------------------------------------------------------------------
+
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  commit: $(git rev-parse --short HEAD 2>/dev/null)" \
+         "$(git diff --quiet HEAD -- 2>/dev/null || echo '(+ working tree changes)')"
+    echo "machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
+         "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)," \
+         "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "threads: $threads  pairs: $pairs ($pairs_big on $big)  warm-up: $warmup" \
+         " OMP_WAIT_POLICY=PASSIVE"
+    echo "peers: $("$py" -c 'import xgboost, sklearn, pandas, numpy
+print("xgboost %s, scikit-learn %s, pandas %s, numpy %s" % (xgboost.__version__,
+      sklearn.__version__, pandas.__version__, numpy.__version__))'), ranger $(Rscript -e \
+      'cat(as.character(packageVersion("ranger")))'), $(Rscript --version 2>&1 | head -n 1)"
+    echo "ours: $automl (learners available:${ours_learners:- none})"
+    echo "results: $jsonl"
+} | tee "$out/header-$stamp.txt" >&2
+
+for spec in $datasets; do
+    IFS=: read -r cur_dataset cur_target cur_task <<<"$spec"
+    if [ "$cur_dataset" = gen1m ]; then
+        cur_train=$root/bench/out/gen1m_train.csv
+        cur_test=$root/bench/out/gen1m_test.csv
+        if [ ! -f "$cur_train" ] || [ ! -f "$cur_test" ]; then
+            log "writing the generated table ($gen_rows rows) into bench/out/"
+            "$py" bench/gen_table.py "$root/bench/out" "$gen_rows"
+        fi
+    else
+        cur_train=$data/splits/${cur_dataset}_train.csv
+        cur_test=$data/splits/${cur_dataset}_test.csv
+    fi
+    [ -f "$cur_train" ] && [ -f "$cur_test" ] || { log "no split for $cur_dataset"; exit 1; }
+    set_common "$cur_dataset" "$cur_train" "$cur_test" "$cur_target" "$cur_task"
+    n=$pairs n_hgb=$hgb_runs n_skf=$skf_runs
+    if in_list "$cur_dataset" "$big"; then n=$pairs_big n_hgb=$hgb_runs_big n_skf=$skf_runs_big; fi
+    rm -f "$work/$cur_dataset".*.pred.csv
+
+    if in_list gbdt "$parts"; then
+        log "$cur_dataset: GBDT, $n pairs (ours, xgb), $n_hgb HGB runs"
+        alternate ours_gbdt xgb "$n"
+        singles sklearn_hgb "$n_hgb"
+        noise ours_gbdt xgb
+        noise sklearn_hgb xgb
+        if in_list "$cur_dataset" "$peak"; then
+            is_ours gbdt && peak_side ours_gbdt
+            peak_side xgb
+        fi
+    fi
+    if in_list forests "$parts"; then
+        log "$cur_dataset: forests, $n pairs (ours rf, ranger), $n_skf scikit-learn runs"
+        alternate ours_rf ranger "$n"
+        singles sklearn_rf "$n_skf"
+        for i in $(seq "$n_skf"); do
+            is_ours extra_trees && run_side ours_extra_trees pair "$i"
+            run_side sklearn_et pair "$i"
+        done
+        noise ours_rf ranger
+        noise ours_extra_trees sklearn_et
+        noise sklearn_rf ranger
+        if in_list "$cur_dataset" "$peak"; then
+            is_ours rf && peak_side ours_rf
+            peak_side ranger
+        fi
+    fi
+done
+
+cat "$out/header-$stamp.txt"
+"$py" bench/peers_trees.py report "$jsonl" | tee "$out/report-$stamp.md"
