@@ -117,6 +117,12 @@ score_all <- function(task, y, pred) {
     out
 }
 
+# This process's peak resident set size so far (VmHWM), in kB: what /usr/bin/time -v reports.
+peak_rss_kb <- function() {
+    line <- grep("^VmHWM:", readLines("/proc/self/status"), value = TRUE)
+    as.numeric(strsplit(trimws(sub("VmHWM:", "", line)), " +")[[1]][1])
+}
+
 json_value <- function(v) {
     if (is.list(v)) {
         keys <- names(v)
@@ -181,6 +187,7 @@ main <- function() {
         rec$save_s <- as.numeric(Sys.time()) - t
     }
     rec$command_s <- as.numeric(Sys.time()) - t0
+    rec$fit_peak_kb <- peak_rss_kb()
     rec$n_train <- nrow(x)
     rec$n_features <- length(features)
     rec$versions <- list(ranger = as.character(packageVersion("ranger")),

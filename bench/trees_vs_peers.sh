@@ -15,16 +15,21 @@
 #   DATASETS   "name:target:task ..." (default: the six below; gen1m is the generated table)
 #   PARTS      "gbdt forests" (either or both)
 #   PAIRS      alternating pairs per dataset after the warm-up (default 5)
-#   PAIRS_BIG  pairs on the big datasets (default 3: a GBDT pair on gen1m takes about a minute
-#              on 2 cores, a ranger run several)
-#   BIG        datasets that take PAIRS_BIG and the _BIG run counts (default "gen1m")
+#   PAIRS_BIG  GBDT pairs on the big datasets (default 3: a pair on gen1m takes over a minute on
+#              2 cores)
+#   FOREST_PAIRS_BIG  (ours rf, ranger) pairs on the big datasets, with no warm-up (default 1:
+#              one ranger run on gen1m takes about 15 minutes of 2 cores and 5 GB)
+#   BIG        datasets that take the _BIG counts (default "gen1m")
 #   HGB_RUNS / HGB_RUNS_BIG          scikit-learn HGB runs (default 3 / 1)
 #   SKF_RUNS / SKF_RUNS_BIG          scikit-learn RF and (ours ET, sklearn ET) runs (default 2 / 0:
 #              scikit-learn's fully grown forests on 800,000 rows take many minutes and GBs;
 #              set SKF_RUNS_BIG=1 to include them)
 #   WARMUP     1: one untimed run of each side of a pair first (default 1; 0 to skip)
-#   PEAK       datasets on which one more fit-only run of each side is measured with
-#              /usr/bin/time -v for peak RSS (default "gen1m")
+#   PEAK       datasets on which one more fit-only GBDT run of each side (ours, xgb) is measured
+#              with /usr/bin/time -v for peak RSS (default "gen1m")
+#   PEAK_FORESTS  the same for (ours rf, ranger) (default none: every run also records its own
+#              fit's peak RSS, and a fit-only ranger run on gen1m costs another 15 minutes)
+#   OURS       0: skip our side (default 1)
 #   THREADS    threads for every side (default: nproc)
 #   AUTOML     our binary (default build/automl); our side is skipped, with a note, when it is
 #              missing or does not know the learner
@@ -52,6 +57,7 @@ diamonds:price:regression satellite:classes:multiclass gen1m:y:binary}
 parts=${PARTS:-gbdt forests}
 pairs=${PAIRS:-5}
 pairs_big=${PAIRS_BIG:-3}
+forest_pairs_big=${FOREST_PAIRS_BIG:-1}
 big=${BIG:-gen1m}
 hgb_runs=${HGB_RUNS:-3}
 hgb_runs_big=${HGB_RUNS_BIG:-1}
@@ -59,6 +65,8 @@ skf_runs=${SKF_RUNS:-2}
 skf_runs_big=${SKF_RUNS_BIG:-0}
 warmup=${WARMUP:-1}
 peak=${PEAK:-gen1m}
+peak_forests=${PEAK_FORESTS:-}
+use_ours=${OURS:-1}
 threads=${THREADS:-$(nproc)}
 boot=${BOOT:-200}
 gen_rows=${GEN_ROWS:-1000000}
@@ -90,6 +98,7 @@ have_ours() {
 }
 ours_learners=""
 for l in gbdt rf extra_trees; do
+    if [ "$use_ours" != 1 ]; then break; fi
     if have_ours "$l"; then ours_learners="$ours_learners $l"; else
         log "our learner $l is not available in $automl: its runs are skipped"; fi
 done
@@ -180,17 +189,17 @@ noise() {
         log "$cur_dataset: noise $1 $2 failed"
 }
 
-# alternate OURS PEER N: warm-up (if asked), then N pairs (OURS, PEER); OURS may be absent.
+# alternate OURS PEER N WARMUP: a warm-up of each (WARMUP=1), then N pairs (OURS, PEER); OURS
+# may be absent.
 alternate() {
-    local ours=$1 peer=$2 n=$3 learner=${1#ours_}
-    local use_ours=0
-    is_ours "$learner" && use_ours=1
-    if [ "$warmup" = 1 ]; then
-        [ $use_ours = 1 ] && run_side "$ours" warmup 0
+    local ours=$1 peer=$2 n=$3 warm=$4 learner=${1#ours_} with_ours=0 i
+    is_ours "$learner" && with_ours=1
+    if [ "$warm" = 1 ]; then
+        [ $with_ours = 1 ] && run_side "$ours" warmup 0
         run_side "$peer" warmup 0
     fi
     for i in $(seq "$n"); do
-        [ $use_ours = 1 ] && run_side "$ours" pair "$i"
+        [ $with_ours = 1 ] && run_side "$ours" pair "$i"
         run_side "$peer" pair "$i"
     done
     return 0
@@ -209,7 +218,9 @@ singles() { # singles SIDE N
     echo "machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
          "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)," \
          "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "threads: $threads  pairs: $pairs ($pairs_big on $big)  warm-up: $warmup" \
+    echo "threads: $threads  pairs: $pairs (on $big: $pairs_big GBDT, $forest_pairs_big forest)" \
+         " warm-up: $warmup  HGB runs: $hgb_runs ($hgb_runs_big)" \
+         " scikit-learn forest runs: $skf_runs ($skf_runs_big)" \
          " OMP_WAIT_POLICY=PASSIVE"
     echo "peers: $("$py" -c 'import xgboost, sklearn, pandas, numpy
 print("xgboost %s, scikit-learn %s, pandas %s, numpy %s" % (xgboost.__version__,
@@ -234,13 +245,16 @@ for spec in $datasets; do
     fi
     [ -f "$cur_train" ] && [ -f "$cur_test" ] || { log "no split for $cur_dataset"; exit 1; }
     set_common "$cur_dataset" "$cur_train" "$cur_test" "$cur_target" "$cur_task"
-    n=$pairs n_hgb=$hgb_runs n_skf=$skf_runs
-    if in_list "$cur_dataset" "$big"; then n=$pairs_big n_hgb=$hgb_runs_big n_skf=$skf_runs_big; fi
+    n=$pairs n_forest=$pairs n_hgb=$hgb_runs n_skf=$skf_runs forest_warmup=$warmup
+    if in_list "$cur_dataset" "$big"; then
+        n=$pairs_big n_forest=$forest_pairs_big n_hgb=$hgb_runs_big n_skf=$skf_runs_big
+        forest_warmup=0  # the GBDT runs before have read the files into the page cache
+    fi
     rm -f "$work/$cur_dataset".*.pred.csv
 
     if in_list gbdt "$parts"; then
         log "$cur_dataset: GBDT, $n pairs (ours, xgb), $n_hgb HGB runs"
-        alternate ours_gbdt xgb "$n"
+        alternate ours_gbdt xgb "$n" "$warmup"
         singles sklearn_hgb "$n_hgb"
         noise ours_gbdt xgb
         noise sklearn_hgb xgb
@@ -250,8 +264,8 @@ for spec in $datasets; do
         fi
     fi
     if in_list forests "$parts"; then
-        log "$cur_dataset: forests, $n pairs (ours rf, ranger), $n_skf scikit-learn runs"
-        alternate ours_rf ranger "$n"
+        log "$cur_dataset: forests, $n_forest pairs (ours rf, ranger), $n_skf scikit-learn runs"
+        alternate ours_rf ranger "$n_forest" "$forest_warmup"
         singles sklearn_rf "$n_skf"
         for i in $(seq "$n_skf"); do
             is_ours extra_trees && run_side ours_extra_trees pair "$i"
@@ -260,7 +274,7 @@ for spec in $datasets; do
         noise ours_rf ranger
         noise ours_extra_trees sklearn_et
         noise sklearn_rf ranger
-        if in_list "$cur_dataset" "$peak"; then
+        if in_list "$cur_dataset" "$peak_forests"; then
             is_ours rf && peak_side ours_rf
             peak_side ranger
         fi

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../featurize/featurize.h"
 #include "../learners/internal.h"
 #include "../learners/tree.h"
 
@@ -1271,6 +1272,66 @@ START_TEST(test_multiclass_and_rows)
 }
 END_TEST
 
+/* The flattened tree must route raw values exactly as the bins routed the training rows: with
+ * one tree, learning rate 1, squared error and no penalty, every leaf's value is the mean target
+ * of the rows that trained it, so grouping rows by their prediction must give back those means.
+ * Run on the featurizer's binning (quantile edges, categories, missing values), and on bins
+ * with many values per bin (the thresholds are upper edges, not the values seen). */
+static void check_routing(const am_binned *b, const am_matrix *x, const double *y)
+{
+    const char *items[] = {"n_estimators=1", "num_leaves=24", "learning_rate=1",
+                           "min_child_samples=5"};
+    am_params p = gbdt_params(items, 4);
+    am_fit_args a = gbdt_args(b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = fit_ok(&a);
+    int64_t n = x->n_rows;
+    double *pr = predict_all(m, x);
+    int32_t groups = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        int64_t c = 0, first = -1;
+        for (int64_t k = 0; k < n; k++)
+            if (pr[k] == pr[i]) {
+                s += y[k];
+                c++;
+                first = first < 0 ? k : first;
+            }
+        ck_assert_msg(fabs(s / (double)c - pr[i]) < 1e-9, "row %lld: leaf %g, its rows' mean %g",
+                      (long long)i, pr[i], s / (double)c);
+        groups += first == i;
+    }
+    ck_assert_int_gt(groups, 12);
+    free(pr);
+    am_model_free(m);
+}
+
+START_TEST(test_routing_matches_bins)
+{
+    int64_t n = 2000;
+    am_matrix x;
+    double *y = malloc((size_t)n * sizeof(double));
+    int32_t ncat[5];
+    big_problem(&x, y, n, ncat);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = AM_AT(&x, i, 0) + (i % 13 == 0 ? 2 : (double)((int64_t)AM_AT(&x, i, 3) % 4)) +
+               (isnan(AM_AT(&x, i, 1)) ? -1 : AM_AT(&x, i, 1));
+    am_binned b;
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_msg(am_binned_build(&x, ncat, 255, 3, 1, &b, &d) == AM_OK, "%s", d.message);
+    check_routing(&b, &x, y);
+    am_binned_fini(&b);
+    ck_assert_int_eq(am_binned_build(&x, ncat, 7, 3, 1, &b, &d), AM_OK);
+    check_routing(&b, &x, y);
+    am_binned_fini(&b);
+    bin_by_hand(&x, ncat, 5, &b);
+    check_routing(&b, &x, y);
+    binned_free(&b);
+    am_matrix_fini(&x);
+    free(y);
+}
+END_TEST
+
 /* Bad input, one case per loop index: each refused with its status, no model made. */
 enum { BAD_NONE, BAD_NO_BINNED, BAD_HUBER_BINARY, BAD_CLASS, BAD_WEIGHT, BAD_ROWS, BAD_CODE,
        BAD_TOO_FEW, BAD_VALID_COLS };
@@ -1452,6 +1513,7 @@ static Suite *gbdt_suite(void)
     tcase_add_test(tc, test_missing_unseen);
     tcase_add_loop_test(tc, test_objectives, 0, 3);
     tcase_add_test(tc, test_multiclass_and_rows);
+    tcase_add_test(tc, test_routing_matches_bins);
     tcase_add_loop_test(tc, test_bad_input, 0, (int)AM_COUNT(bad_cases));
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_params_table);
