@@ -30,6 +30,10 @@
  * Results are reproducible: the same data, options, seed and thread count give the same
  * leaderboard and model bytes (under a time budget, which trials finish may vary).
  *
+ * Threads: fits use OpenMP. On a machine shared with other work, run the host program with
+ * OMP_WAIT_POLICY=PASSIVE (the automl command line does so unless the variable is set): spinning
+ * waits can make a parallel fit ten times slower when the cores are busy.
+ *
  * Since 0.1.0 unless said otherwise. C11 and C++ compatible. */
 #ifndef AUTOML_H
 #define AUTOML_H

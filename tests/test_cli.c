@@ -210,6 +210,26 @@ START_TEST(estimator_mode)
     code = run("fit", DATA "pima_diabetes_train.csv", "--target", "diabetes", "--learner",
                "logreg", "--param", "C=2", "-o", model, NULL);
     ck_assert_msg(code == 0, "fit failed: %s", err_text);
+    /* A tree learner: categorical columns natively, importance in inspect. */
+    code = run("fit", DATA "credit_data_train.csv", "--target", "Status", "--learner", "gbdt",
+               "--param", "n_estimators=30", "--param", "num_leaves=15", "--holdout", "0.25",
+               "--json", "-o", model, NULL);
+    ck_assert_msg(code == 0, "gbdt fit failed: %s", err_text);
+    const char *score = strstr(out_text, "\"best_score\":");
+    ck_assert_ptr_nonnull(score);
+    ck_assert_msg(atof(score + 13) > 0.8, "gbdt holdout AUC on credit_data: %s", out_text);
+    code = run("inspect", model, "--json", NULL);
+    ck_assert_int_eq(code, 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "\"importance\":[{\"feature\":"));
+    code = run("evaluate", model, DATA "credit_data_test.csv", "--json", NULL);
+    ck_assert_int_eq(code, 0);
+    ck_assert_msg(atof(strstr(out_text, "\"auc\":") + 6) > 0.8, "gbdt test AUC: %s", out_text);
+    code = run("fit", DATA "concrete_train.csv", "--target", "compressive_strength", "--learner",
+               "rf", "--param", "n_estimators=20", "-o", model, NULL);
+    ck_assert_msg(code == 0, "rf fit failed: %s", err_text);
+    code = run("evaluate", model, DATA "concrete_test.csv", "--json", NULL);
+    ck_assert_msg(atof(strstr(out_text, "\"r2\":") + 5) > 0.8, "rf test R2: %s", out_text);
+
     code = run("help", "learner", "logreg", NULL);
     ck_assert_int_eq(code, 0);
     ck_assert_ptr_nonnull(strstr(out_text, "C "));
