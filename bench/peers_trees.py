@@ -6,7 +6,8 @@ Driven by bench/trees_vs_peers.sh; every subcommand can also be run by hand.
   peers_trees.py fit   --learner xgb|sklearn_hgb|sklearn_rf|sklearn_et  COMMON
         A peer in this process: read the CSVs with pandas, encode, train (timed alone), save the
         model, predict the test set (timed alone), score it.
-  peers_trees.py ours  --automl BIN --learner gbdt|rf|extra_trees [--param k=v ...]  COMMON
+  peers_trees.py ours  --automl BIN --learner gbdt|rf|extra_trees [--param k=v ...]
+        [--max-bin B]  COMMON
         Our side as users run it: `automl fit ... --learner L --json -o MODEL`, then
         `automl predict MODEL TEST -o PRED [--proba]` and `automl evaluate MODEL TEST --json`,
         each a timed subprocess.
@@ -343,6 +344,8 @@ def run_ours(a):
     fit = [a.automl, "fit", a.train, "--target", a.target, "--task", a.task,
            "--learner", a.learner, "--threads", str(a.threads), "--seed", str(a.seed),
            "--json", "-o", model]
+    if a.max_bin:
+        fit += ["--max-bin", str(a.max_bin)]
     for p in a.param:
         fit += ["--param", p]
     rec["argv"] = " ".join(fit)
@@ -368,9 +371,11 @@ def run_ours(a):
         rec["save_s"] = phases.get("save")
     else:
         rec["train_s"] = info.get("fit_seconds", wall)
-    for key in ("n_rows", "n_features", "best_learner"):
+    for key in ("n_features", "best_learner"):
         if key in info:
             rec[key] = info[key]
+    if "n_rows" in info:
+        rec["n_train"] = info["n_rows"]
     if a.fit_only:
         return rec
 
@@ -672,6 +677,7 @@ def parse_args(argv):
     p.add_argument("--automl", required=True)
     p.add_argument("--learner", required=True)
     p.add_argument("--param", action="append", default=[])
+    p.add_argument("--max-bin", type=int, default=0, help="value bins (automl --max-bin)")
     add_common(p)
     p = sub.add_parser("noise")
     for k in ("dataset", "task", "train", "test", "target", "a", "b"):

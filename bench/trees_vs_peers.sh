@@ -3,7 +3,7 @@
 # threads, same hyperparameters (issue 3; rules in ../shared/BENCH.md).
 #
 #   GBDT    ours  `automl fit TRAIN --learner gbdt --param n_estimators=100 --param num_leaves=63
-#                  --param learning_rate=0.1` (255 bins: our default)
+#                  --param learning_rate=0.1 --max-bin 255`
 #           XGBoost 1.7 tree_method=hist (lossguide, max_leaves=63, max_bin=255)   alternating pairs
 #           scikit-learn HistGradientBoosting (max_leaf_nodes=63, max_bins=255)    a few runs
 #   Forests ours  `--learner rf --param n_estimators=100`  against ranger (num.trees=100)  pairs
@@ -30,10 +30,13 @@
 #   PEAK_FORESTS  the same for (ours rf, ranger) (default none: every run also records its own
 #              fit's peak RSS, and a fit-only ranger run on gen1m costs another 15 minutes)
 #   OURS       0: skip our side (default 1)
+#   RUN_TIMEOUT  seconds after which one run is killed and recorded as failed (default 0: none)
 #   THREADS    threads for every side (default: nproc)
 #   AUTOML     our binary (default build/automl); our side is skipped, with a note, when it is
 #              missing or does not know the learner
 #   OURS_GBDT_PARAMS / OURS_RF_PARAMS / OURS_ET_PARAMS   "k=v ..." passed as --param
+#   OURS_MAX_BIN  our GBDT's --max-bin: value bins per feature, missing apart (default 255, the
+#              match of XGBoost's max_bin=255 and scikit-learn's max_bins=255)
 #   DATA       the shared datasets folder (default ../shared/datasets beside the repository)
 #   GEN_ROWS   rows of the generated table (default 1000000; written once by bench/gen_table.py)
 #   BOOT       bootstrap resamples for the metric-difference noise estimate (default 200)
@@ -67,12 +70,18 @@ warmup=${WARMUP:-1}
 peak=${PEAK:-gen1m}
 peak_forests=${PEAK_FORESTS:-}
 use_ours=${OURS:-1}
+run_timeout=${RUN_TIMEOUT:-0}
 threads=${THREADS:-$(nproc)}
 boot=${BOOT:-200}
 gen_rows=${GEN_ROWS:-1000000}
+max_bin=${OURS_MAX_BIN:-255}
 read -r -a gbdt_params <<<"${OURS_GBDT_PARAMS:-n_estimators=100 num_leaves=63 learning_rate=0.1}"
 read -r -a rf_params <<<"${OURS_RF_PARAMS:-n_estimators=100}"
 read -r -a et_params <<<"${OURS_ET_PARAMS:-n_estimators=100}"
+gbdt_args=() rf_args=() et_args=()
+for p in "${gbdt_params[@]}"; do gbdt_args+=(--param "$p"); done
+for p in "${rf_params[@]}"; do rf_args+=(--param "$p"); done
+for p in "${et_params[@]}"; do et_args+=(--param "$p"); done
 
 out=$root/bench/out/trees
 work=$out/work
@@ -83,6 +92,13 @@ mkdir -p "$work"
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads
 
 log() { echo "trees_vs_peers: $*" >&2; }
+
+json_obj() { # json_obj KEY VALUE ...: one JSON line; digits become numbers, true/false booleans
+    "$py" -c 'import json, sys
+a = sys.argv[1:]
+conv = lambda v: int(v) if v.isdigit() else {"true": True, "false": False}.get(v, v)
+print(json.dumps({k: conv(v) for k, v in zip(a[::2], a[1::2])}))' "$@"
+}
 
 for tool in "$py" Rscript /usr/bin/time; do
     command -v "$tool" >/dev/null || { log "$tool missing"; exit 1; }
@@ -115,15 +131,18 @@ set_common() {
 
 # record CMD...: runs a side, appends its JSON line (or a failure line) to the results.
 record() {
-    local line
-    if line=$("$@" 2>"$work/stderr.txt" | tail -n 1) && [ -n "$line" ]; then
+    local line limit=()
+    # timeout signals its whole process group: ours' automl child goes with its Python wrapper.
+    [ "$run_timeout" != 0 ] && limit=(timeout "$run_timeout")
+    if line=$("${limit[@]}" "$@" 2>"$work/stderr.txt" | tail -n 1) && [ -n "$line" ]; then
         echo "$line" >>"$jsonl"
     else
         local err
-        err=$(tail -c 300 "$work/stderr.txt" | tr '\n"\\' '  /')
+        err=$(tail -c 300 "$work/stderr.txt" | tr '\n' ' ')
+        [ -z "$err" ] && err="no output (killed after RUN_TIMEOUT=${run_timeout}s?)"
         [ -n "$line" ] && echo "$line" >>"$jsonl"  # ours prints its own failure line
-        [ -z "$line" ] && printf '{"dataset": "%s", "side": "%s", "ok": false, "error": "%s"}\n' \
-            "$cur_dataset" "$cur_side" "$err" >>"$jsonl"
+        [ -z "$line" ] && json_obj dataset "$cur_dataset" task "$cur_task" side "$cur_side" \
+            kind "$cur_kind" ok false error "$err" >>"$jsonl"
         log "$cur_dataset $cur_side failed: $err"
     fi
 }
@@ -132,17 +151,16 @@ record() {
 run_side() {
     local side=$1 kind=$2 pair=$3 model="$work/$cur_dataset.$1.model"
     local pred="$work/$cur_dataset.$1.pred.csv"
-    cur_side=$side
+    cur_side=$side cur_kind=$kind
     local args=("${common[@]}" --kind "$kind" --pair "$pair" --seed "$pair"
                 --model-out "$model" --pred-out "$pred")
     case $side in
     ours_gbdt) record "$py" bench/peers_trees.py ours --automl "$automl" --learner gbdt \
-                   $(printf -- '--param %s ' "${gbdt_params[@]}") "${args[@]}" ;;
+                   --max-bin "$max_bin" "${gbdt_args[@]}" "${args[@]}" ;;
     ours_rf) record "$py" bench/peers_trees.py ours --automl "$automl" --learner rf \
-                 $(printf -- '--param %s ' "${rf_params[@]}") "${args[@]}" ;;
+                 "${rf_args[@]}" "${args[@]}" ;;
     ours_extra_trees) record "$py" bench/peers_trees.py ours --automl "$automl" \
-                          --learner extra_trees $(printf -- '--param %s ' "${et_params[@]}") \
-                          "${args[@]}" ;;
+                          --learner extra_trees "${et_args[@]}" "${args[@]}" ;;
     ranger) record Rscript bench/peers_ranger.R "${args[@]}" --t0 "$(date +%s.%N)" ;;
     *) record "$py" bench/peers_trees.py fit --learner "$side" "${args[@]}" \
            --t0 "$(date +%s.%N)" ;;
@@ -155,13 +173,13 @@ run_side() {
 # training and saving (the interpreter and library imports included: ~100-150 MB of it).
 peak_side() {
     local side=$1 model="$work/$cur_dataset.$1.peak.model" cmd
-    cur_side=$side
+    cur_side=$side cur_kind=peak
     case $side in
     ours_gbdt) cmd=("$automl" fit "$cur_train" --target "$cur_target" --task "$cur_task"
-                    --learner gbdt $(printf -- '--param %s ' "${gbdt_params[@]}")
+                    --learner gbdt --max-bin "$max_bin" "${gbdt_args[@]}"
                     --threads "$threads" -o "$model") ;;
     ours_rf) cmd=("$automl" fit "$cur_train" --target "$cur_target" --task "$cur_task"
-                  --learner rf $(printf -- '--param %s ' "${rf_params[@]}")
+                  --learner rf "${rf_args[@]}"
                   --threads "$threads" -o "$model") ;;
     ranger) cmd=(Rscript bench/peers_ranger.R "${common[@]}" --fit-only --model-out "$model") ;;
     *) cmd=("$py" bench/peers_trees.py fit --learner "$side" "${common[@]}" --fit-only
@@ -171,8 +189,8 @@ peak_side() {
     if /usr/bin/time -v "${cmd[@]}" >/dev/null 2>"$work/time.txt"; then
         kb=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$work/time.txt")
         secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): *//p' "$work/time.txt")
-        printf '{"dataset": "%s", "task": "%s", "side": "%s", "kind": "peak", "peak_kb": %s, "wall": "%s", "threads": %s, "ok": true}\n' \
-            "$cur_dataset" "$cur_task" "$side" "$kb" "$secs" "$threads" >>"$jsonl"
+        json_obj dataset "$cur_dataset" task "$cur_task" side "$side" kind peak peak_kb "$kb" \
+            wall "$secs" threads "$threads" ok true >>"$jsonl"
     else
         log "$cur_dataset $side: peak-memory run failed: $(tail -n 3 "$work/time.txt")"
     fi
@@ -213,9 +231,11 @@ singles() { # singles SIDE N
 # ---- the run ------------------------------------------------------------------------------
 
 {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  commit: $(git rev-parse --short HEAD 2>/dev/null)" \
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')" \
+         " commit: $(git rev-parse --short HEAD 2>/dev/null)" \
          "$(git diff --quiet HEAD -- 2>/dev/null || echo '(+ working tree changes)')"
-    echo "machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
+    echo "machine: nproc $(nproc)," \
+         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
          "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)," \
          "load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "threads: $threads  pairs: $pairs (on $big: $pairs_big GBDT, $forest_pairs_big forest)" \
@@ -226,7 +246,11 @@ singles() { # singles SIDE N
 print("xgboost %s, scikit-learn %s, pandas %s, numpy %s" % (xgboost.__version__,
       sklearn.__version__, pandas.__version__, numpy.__version__))'), ranger $(Rscript -e \
       'cat(as.character(packageVersion("ranger")))'), $(Rscript --version 2>&1 | head -n 1)"
-    echo "ours: $automl (learners available:${ours_learners:- none})"
+    if [ "$use_ours" = 1 ]; then
+        echo "ours: $automl (learners available:${ours_learners:- none})"
+    else
+        echo "ours: skipped (OURS=0)"
+    fi
     echo "results: $jsonl"
 } | tee "$out/header-$stamp.txt" >&2
 
@@ -243,7 +267,10 @@ for spec in $datasets; do
         cur_train=$data/splits/${cur_dataset}_train.csv
         cur_test=$data/splits/${cur_dataset}_test.csv
     fi
-    [ -f "$cur_train" ] && [ -f "$cur_test" ] || { log "no split for $cur_dataset"; exit 1; }
+    if [ ! -f "$cur_train" ] || [ ! -f "$cur_test" ]; then
+        log "no split for $cur_dataset ($cur_train, $cur_test)"
+        exit 1
+    fi
     set_common "$cur_dataset" "$cur_train" "$cur_test" "$cur_target" "$cur_task"
     n=$pairs n_forest=$pairs n_hgb=$hgb_runs n_skf=$skf_runs forest_warmup=$warmup
     if in_list "$cur_dataset" "$big"; then
