@@ -151,6 +151,16 @@ static automl_status set_number(automl_session *s, const char *key, const char *
     return AUTOML_OK;
 }
 
+static automl_status set_int32(automl_session *s, const char *key, const char *value, double lo,
+                               double hi, int32_t *slot)
+{
+    double v;
+    automl_status st = set_number(s, key, value, lo, hi, true, &v);
+    if (st == AUTOML_OK)
+        *slot = (int32_t)v;
+    return st;
+}
+
 static automl_status set_task(automl_session *s, const char *value)
 {
     if (!strcmp(value, "auto")) {
@@ -212,28 +222,25 @@ static automl_status set_known(automl_session *s, const char *key, const char *v
         }
         return st;
     }
-    struct { const char *key; double lo, hi; } ints[] = {
-        {"max_trials", 0, 1e9}, {"patience", 0, 1e9}, {"cv", 2, 1000},
-        {"seed", 0, 9007199254740992.0}, {"threads", 1, MAX_THREADS}, {"max_bin", 2, 255},
-    };
-    for (size_t i = 0; i < AM_COUNT(ints); i++) {
-        if (strcmp(key, ints[i].key))
-            continue;
-        st = set_number(s, key, value, ints[i].lo, ints[i].hi, true, &v);
-        if (st != AUTOML_OK)
-            return st;
-        if (i == 0)
-            s->max_trials = (int32_t)v;
-        else if (i == 1)
-            s->patience = (int32_t)v;
-        else if (i == 2) {
-            s->cv_folds = (int32_t)v;
+    if (!strcmp(key, "max_trials"))
+        return set_int32(s, key, value, 0, 1e9, &s->max_trials);
+    if (!strcmp(key, "patience"))
+        return set_int32(s, key, value, 0, 1e9, &s->patience);
+    if (!strcmp(key, "threads"))
+        return set_int32(s, key, value, 1, MAX_THREADS, &s->threads);
+    if (!strcmp(key, "max_bin"))
+        return set_int32(s, key, value, 2, 255, &s->max_bin);
+    if (!strcmp(key, "cv")) {
+        st = set_int32(s, key, value, 2, 1000, &s->cv_folds);
+        if (st == AUTOML_OK)
             s->holdout = 0;
-        } else if (i == 3)
+        return st;
+    }
+    if (!strcmp(key, "seed")) {
+        st = set_number(s, key, value, 0, 9007199254740992.0, true, &v);
+        if (st == AUTOML_OK)
             s->seed = (uint64_t)v;
-        else
-            s->threads = (int32_t)v;
-        return AUTOML_OK;
+        return st;
     }
     return AUTOML_ERR_ARG;
 }

@@ -67,6 +67,9 @@ START_TEST(session_options_are_checked)
     ck_assert_int_eq(automl_session_set(s, "metric", "precision"), AUTOML_ERR_CONFIG);
     ck_assert_int_eq(automl_session_set(s, "holdout", "1.5"), AUTOML_ERR_CONFIG);
     ck_assert_int_eq(automl_session_set(s, "holdout", "0.25"), AUTOML_OK);
+    ck_assert_int_eq(automl_session_set(s, "max_bin", "1"), AUTOML_ERR_CONFIG);
+    ck_assert_int_eq(automl_session_set(s, "max_bin", "256"), AUTOML_ERR_CONFIG);
+    ck_assert_int_eq(automl_session_set(s, "max_bin", "63"), AUTOML_OK);
     automl_model *m = NULL;
     ck_assert_int_eq(automl_fit_csv(s, DATA "concrete_train.csv", &m), AUTOML_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(automl_session_errmsg(s), "target"));
