@@ -72,7 +72,7 @@ static void print_leaderboard(FILE *out, const automl_model *m)
         fprintf(out, "no validation was run (estimator mode without --cv or --holdout)\n");
         return;
     }
-    fprintf(out, "%4s  %-10s  %-44s  %12s  %8s\n", "rank", "learner", "parameters",
+    fprintf(out, "%4s  %-12s  %-44s  %12s  %8s\n", "rank", "learner", "parameters",
             automl_model_metric(m), "seconds");
     for (int32_t r = 1; r <= n && r <= LEADERBOARD_ROWS; r++) {
         automl_trial_info t;
@@ -82,7 +82,7 @@ static void print_leaderboard(FILE *out, const automl_model *m)
             snprintf(score, sizeof(score), "%s", t.status);
         else
             snprintf(score, sizeof(score), "%.6g", t.score);
-        fprintf(out, "%4d  %-10s  %-44.44s  %12s  %8.3f\n", t.rank, t.learner, t.params, score,
+        fprintf(out, "%4d  %-12s  %-44.44s  %12s  %8.3f\n", t.rank, t.learner, t.params, score,
                 t.seconds);
     }
     if (n > LEADERBOARD_ROWS)
