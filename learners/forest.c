@@ -115,114 +115,11 @@ typedef struct forest_ctx {
 
 /* ---- data checks ----------------------------------------------------------------------------- */
 
-static am_status check_task(const am_fit_args *a, const char *who, am_diag *d)
-{
-    if (a->task == AM_TASK_BINARY && a->n_classes == 2)
-        return AM_OK;
-    if (a->task == AM_TASK_MULTICLASS && a->n_classes >= 3)
-        return AM_OK;
-    if (a->task == AM_TASK_REGRESSION)
-        return AM_OK;
-    return am_fail(d, AM_ERR_ARG, "%s: task %s with n_classes = %d", who, am_task_name(a->task),
-                   (int)a->n_classes);
-}
-
-static am_status check_bin_feature(const am_bin_feature *f, int32_t j, const char *who,
-                                   am_diag *d)
-{
-    if (f->n_bins < 1 || f->n_bins > MAX_BINS)
-        return am_fail(d, AM_ERR_ARG, "%s: feature %d has %d bins", who, (int)j, (int)f->n_bins);
-    if (!f->categorical) {
-        if (f->n_bins > 1 && !f->upper)
-            return am_fail(d, AM_ERR_ARG, "%s: feature %d has no bin edges", who, (int)j);
-        return AM_OK;
-    }
-    if (f->n_categories < 0 || (f->n_categories > 0 && !f->cat_bin))
-        return am_fail(d, AM_ERR_ARG, "%s: categorical feature %d has no category bins", who,
-                       (int)j);
-    for (int32_t c = 0; c < f->n_categories; c++)
-        if (f->cat_bin[c] < 1 || f->cat_bin[c] >= f->n_bins)
-            return am_fail(d, AM_ERR_ARG, "%s: feature %d maps category %d to bin %d of %d", who,
-                           (int)j, (int)c, (int)f->cat_bin[c], (int)f->n_bins);
-    return AM_OK;
-}
-
 static am_status binned_present(const char *who, const am_fit_args *a, am_diag *d)
 {
     if (!a->binned)
         return am_fail(d, AM_ERR_ARG, "%s: needs the binned data (AM_NEEDS_BINNED)", who);
     return AM_OK;
-}
-
-/* The binned data and the row selection: every code of a training row inside its feature's
- * bins, so the scan can read edges and category bins without further checks. */
-static am_status check_binned(const am_fit_args *a, const char *who, am_diag *d)
-{
-    const am_binned *b = a->binned;
-    if (!b)
-        return binned_present(who, a, d);
-    if (a->n_rows < 1)
-        return am_fail(d, AM_ERR_DATA, "%s: no training rows", who);
-    if (b->n_rows < 0 || b->n_features < 0 || (b->n_features > 0 && !b->features) ||
-        (b->n_features > 0 && b->n_rows > 0 && !b->codes))
-        return am_fail(d, AM_ERR_ARG, "%s: malformed binned data", who);
-    if (!a->rows && a->n_rows != b->n_rows)
-        return am_fail(d, AM_ERR_ARG, "%s: %" PRId64 " training rows but %" PRId64
-                       " binned rows and no row list", who, a->n_rows, b->n_rows);
-    for (int64_t k = 0; a->rows && k < a->n_rows; k++)
-        if (a->rows[k] < 0 || a->rows[k] >= b->n_rows)
-            return am_fail(d, AM_ERR_ARG, "%s: training row %" PRId64 " is binned row %" PRId64
-                           ", outside [0, %" PRId64 ")", who, k, a->rows[k], b->n_rows);
-    for (int32_t j = 0; j < b->n_features; j++) {
-        am_status st = check_bin_feature(&b->features[j], j, who, d);
-        if (st != AM_OK)
-            return st;
-        const uint8_t *col = AM_BIN_CODES(b, j);
-        uint8_t top = 0;
-        for (int64_t k = 0; k < a->n_rows; k++)
-            top = AM_MAX(top, col[a->rows ? a->rows[k] : k]);
-        if (top >= b->features[j].n_bins)
-            return am_fail(d, AM_ERR_ARG, "%s: feature %d has a code %d past its %d bins", who,
-                           (int)j, (int)top, (int)b->features[j].n_bins);
-    }
-    return AM_OK;
-}
-
-static am_status check_targets(const am_fit_args *a, const char *who, am_diag *d)
-{
-    bool classify = a->task != AM_TASK_REGRESSION;
-    double total = 0;
-    for (int64_t k = 0; k < a->n_rows; k++) {
-        double v = a->y[k];
-        if (!isfinite(v))
-            return am_fail(d, AM_ERR_DATA, "%s: target of row %" PRId64 " is not finite", who,
-                           k + 1);
-        if (classify && (v < 0 || v >= a->n_classes || v != floor(v)))
-            return am_fail(d, AM_ERR_DATA,
-                           "%s: target of row %" PRId64 " is %g, not a class index in [0, %d]",
-                           who, k + 1, v, (int)a->n_classes - 1);
-        double w = am_weight_at(a->weight, k);
-        if (!isfinite(w) || w < 0)
-            return am_fail(d, AM_ERR_DATA,
-                           "%s: weight of row %" PRId64 " is %g; weights must be finite and >= 0",
-                           who, k + 1, w);
-        total += w;
-    }
-    if (!(total > 0) || !isfinite(total))
-        return am_fail(d, AM_ERR_DATA, "%s: the sample weights sum to %g", who, total);
-    return AM_OK;
-}
-
-static am_status forest_data_check(const am_fit_args *a, const char *who, am_diag *d)
-{
-    if (!a || !a->y || !a->params)
-        return am_fail(d, AM_ERR_ARG, "%s: fit without data or parameters", who);
-    am_status st = check_task(a, who, d);
-    if (st == AM_OK)
-        st = check_binned(a, who, d);
-    if (st == AM_OK)
-        st = check_targets(a, who, d);
-    return st;
 }
 
 /* Only what needs no pass over the data; fit checks the rest itself. */
@@ -1113,7 +1010,7 @@ static am_status forest_fit_as(const am_learner_type *type, const am_fit_args *a
                                am_diag *d)
 {
     const char *who = type->name;
-    am_status st = forest_data_check(a, who, d);
+    am_status st = am_binned_fit_check(a, who, d);
     if (st == AM_OK)
         st = am_task_check(type, a->task, d);
     if (st == AM_OK)

@@ -189,129 +189,49 @@ static am_status gbdt_check(const am_params *p, const am_fit_args *a, am_diag *d
     return AM_OK;
 }
 
-static am_status check_binned(const am_binned *b, am_diag *d)
-{
-    if (b->n_rows < 1 || b->n_rows > INT32_MAX || b->n_features < 0 ||
-        (b->n_features > 0 && (!b->features || !b->codes)))
-        return am_fail(d, AM_ERR_ARG, "gbdt: malformed binned data (%" PRId64 " rows)",
-                       b->n_rows);
-    for (int32_t j = 0; j < b->n_features; j++) {
-        const am_bin_feature *f = &b->features[j];
-        bool ok = f->n_bins >= 1 && f->n_bins <= 256;
-        if (ok && !f->categorical)
-            ok = f->n_bins == 1 || f->upper;
-        if (ok && f->categorical) {
-            ok = f->n_categories >= 0 && (f->n_categories == 0 || f->cat_bin);
-            for (int32_t c = 0; ok && c < f->n_categories; c++)
-                ok = f->cat_bin[c] >= 1 && f->cat_bin[c] < f->n_bins;
-        }
-        if (!ok)
-            return am_fail(d, AM_ERR_ARG, "gbdt: malformed bins of feature %d", (int)j);
-    }
-    return AM_OK;
-}
-
-static am_status check_target(const am_fit_args *a, double y, int64_t i, const char *what,
-                              am_diag *d)
+static am_status check_valid_target(const am_fit_args *a, double y, int64_t i, am_diag *d)
 {
     if (!isfinite(y))
-        return am_fail(d, AM_ERR_DATA, "gbdt: %s target of row %" PRId64 " is not finite", what,
+        return am_fail(d, AM_ERR_DATA, "gbdt: validation target of row %" PRId64 " is not finite",
                        i + 1);
     if (a->task != AM_TASK_REGRESSION && (y < 0 || y >= a->n_classes || y != floor(y)))
-        return am_fail(d, AM_ERR_DATA, "gbdt: %s target of row %" PRId64 " is %g, not a class "
-                       "index in [0, %d]", what, i + 1, y, (int)a->n_classes - 1);
+        return am_fail(d, AM_ERR_DATA, "gbdt: validation target of row %" PRId64 " is %g, not a "
+                       "class index in [0, %d]", i + 1, y, (int)a->n_classes - 1);
     return AM_OK;
 }
 
-static am_status check_task(const am_fit_args *a, am_diag *d)
+/* The optional early-stopping set: raw rows with the training features' count. */
+static am_status check_valid(const am_fit_args *a, am_diag *d)
 {
-    if ((a->task == AM_TASK_BINARY && a->n_classes != 2) ||
-        (a->task == AM_TASK_MULTICLASS && a->n_classes < 3) ||
-        (a->task != AM_TASK_BINARY && a->task != AM_TASK_MULTICLASS &&
-         a->task != AM_TASK_REGRESSION))
-        return am_fail(d, AM_ERR_ARG, "gbdt: task %s with n_classes = %d",
-                       am_task_name(a->task), (int)a->n_classes);
-    return am_task_check(&am_learner_gbdt, a->task, d);
-}
-
-/* The training rows of the fit: a->rows (checked ascending and in range) or all rows. */
-static am_status check_rows(const am_fit_args *a, int64_t *n, am_diag *d)
-{
-    int64_t nb = a->binned->n_rows;
-    *n = a->rows ? a->n_rows : (a->n_rows ? a->n_rows : nb);
-    if (*n < 1)
-        return am_fail(d, AM_ERR_DATA, "gbdt: no training rows");
-    if (!a->rows && *n != nb)
-        return am_fail(d, AM_ERR_ARG, "gbdt: %" PRId64 " training rows without a row list, "
-                       "binned data has %" PRId64, *n, nb);
-    for (int64_t i = 0; a->rows && i < *n; i++)
-        if (a->rows[i] < 0 || a->rows[i] >= nb || (i > 0 && a->rows[i] < a->rows[i - 1]))
-            return am_fail(d, AM_ERR_ARG, "gbdt: training row index %" PRId64 " (%" PRId64
-                           ") is out of range or out of order", i, a->rows[i]);
-    return AM_OK;
-}
-
-static am_status check_values(const am_fit_args *a, int64_t n, am_diag *d)
-{
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        am_status st = check_target(a, a->y[i], i, "training", d);
+    const am_matrix *v = a->x_valid;
+    if (!v)
+        return AM_OK;
+    if (!a->y_valid || v->n_rows < 1 || v->n_cols != a->binned->n_features ||
+        (v->n_cols > 0 && (!v->data || v->ld < v->n_rows)))
+        return am_fail(d, AM_ERR_ARG, "gbdt: malformed validation set");
+    for (int64_t i = 0; i < v->n_rows; i++) {
+        am_status st = check_valid_target(a, a->y_valid[i], i, d);
         if (st != AM_OK)
             return st;
-        double w = am_weight_at(a->weight, i);
-        if (!isfinite(w) || w < 0)
-            return am_fail(d, AM_ERR_DATA, "gbdt: weight of row %" PRId64 " is %g; weights "
-                           "must be finite and >= 0", i + 1, w);
-        total += w;
-    }
-    if (!(total > 0) || !isfinite(total))
-        return am_fail(d, AM_ERR_DATA, "gbdt: the sample weights sum to %g", total);
-    if (a->x_valid) {
-        const am_matrix *v = a->x_valid;
-        if (!a->y_valid || v->n_rows < 1 || v->n_cols != a->binned->n_features ||
-            (v->n_cols > 0 && (!v->data || v->ld < v->n_rows)))
-            return am_fail(d, AM_ERR_ARG, "gbdt: malformed validation set");
-        for (int64_t i = 0; i < v->n_rows; i++) {
-            am_status st = check_target(a, a->y_valid[i], i, "validation", d);
-            if (st != AM_OK)
-                return st;
-        }
     }
     return AM_OK;
 }
 
-/* Codes past a feature's bins would index outside its histogram: refuse them up front. */
-static am_status check_codes(const am_binned *b, const int64_t *rows, int64_t n, am_diag *d)
-{
-    for (int32_t j = 0; j < b->n_features; j++) {
-        const uint8_t *col = AM_BIN_CODES(b, j);
-        int32_t nb = b->features[j].n_bins;
-        for (int64_t i = 0; i < n; i++)
-            if (col[rows ? rows[i] : i] >= nb)
-                return am_fail(d, AM_ERR_ARG, "gbdt: bin code %d of feature %d is past its "
-                               "%d bins", (int)col[rows ? rows[i] : i], (int)j, (int)nb);
-    }
-    return AM_OK;
-}
-
+/* Everything gbdt reads: the shared binned-data checks, then its own limits. */
 static am_status check_fit(const am_fit_args *a, int64_t *n, am_diag *d)
 {
-    if (!a || !a->y || !a->params)
-        return am_fail(d, AM_ERR_ARG, "gbdt: fit without data or parameters");
-    if (!a->binned)
-        return am_fail(d, AM_ERR_ARG, "gbdt: fit without binned data (gbdt needs the binned "
-                       "matrix)");
-    am_status st = check_task(a, d);
+    am_status st = am_binned_fit_check(a, "gbdt", d);
+    if (st != AM_OK)
+        return st;
+    *n = a->n_rows;
+    if (a->binned->n_rows > INT32_MAX)
+        return am_fail(d, AM_ERR_ARG, "gbdt: %" PRId64 " binned rows; at most %d are supported",
+                       a->binned->n_rows, INT32_MAX);
+    st = am_task_check(&am_learner_gbdt, a->task, d);
     if (st == AM_OK)
         st = gbdt_check(a->params, a, d);
     if (st == AM_OK)
-        st = check_binned(a->binned, d);
-    if (st == AM_OK)
-        st = check_rows(a, n, d);
-    if (st == AM_OK)
-        st = check_values(a, *n, d);
-    if (st == AM_OK)
-        st = check_codes(a->binned, a->rows, *n, d);
+        st = check_valid(a, d);
     return st;
 }
 

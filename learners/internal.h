@@ -26,6 +26,10 @@ static inline double am_weight_at(const double *w, int64_t i)
  * (classification), weights finite, non-negative and not all zero. AM_ERR_ARG for misuse,
  * AM_ERR_DATA for bad values (naming the row). `who` prefixes the messages. */
 am_status am_fit_data_check(const am_fit_args *a, const char *who, am_diag *d);
+/* The same for tree learners (AM_NEEDS_BINNED): the binned data's bins, the row selection
+ * (a->n_rows >= 1 rows, ascending, in range), every training row's code inside its feature's
+ * bins, targets and weights. */
+am_status am_binned_fit_check(const am_fit_args *a, const char *who, am_diag *d);
 
 /* AM_ERR_CONFIG "ridge does not support binary classification" unless t supports task. */
 am_status am_task_check(const am_learner_type *t, am_task task, am_diag *d);

@@ -133,10 +133,10 @@ static am_status check_features(const am_matrix *x, const char *who, am_diag *d)
     return AM_OK;
 }
 
-static am_status check_targets(const am_fit_args *a, const char *who, am_diag *d)
+static am_status check_targets(const am_fit_args *a, int64_t n, const char *who, am_diag *d)
 {
     bool classify = a->task != AM_TASK_REGRESSION;
-    for (int64_t i = 0; i < a->x->n_rows; i++) {
+    for (int64_t i = 0; i < n; i++) {
         double v = a->y[i];
         if (!isfinite(v))
             return am_fail(d, AM_ERR_DATA, "%s: target of row %" PRId64 " is not finite", who,
@@ -149,12 +149,12 @@ static am_status check_targets(const am_fit_args *a, const char *who, am_diag *d
     return AM_OK;
 }
 
-static am_status check_weights(const am_fit_args *a, const char *who, am_diag *d)
+static am_status check_weights(const am_fit_args *a, int64_t n, const char *who, am_diag *d)
 {
     if (!a->weight)
         return AM_OK;
     double total = 0;
-    for (int64_t i = 0; i < a->x->n_rows; i++) {
+    for (int64_t i = 0; i < n; i++) {
         double w = a->weight[i];
         if (!isfinite(w) || w < 0)
             return am_fail(d, AM_ERR_DATA,
@@ -175,9 +175,89 @@ am_status am_fit_data_check(const am_fit_args *a, const char *who, am_diag *d)
     if (st == AM_OK)
         st = check_features(a->x, who, d);
     if (st == AM_OK)
-        st = check_targets(a, who, d);
+        st = check_targets(a, a->x->n_rows, who, d);
     if (st == AM_OK)
-        st = check_weights(a, who, d);
+        st = check_weights(a, a->x->n_rows, who, d);
+    return st;
+}
+
+/* A feature's bins as the tree learners read them: edges for numbers, a bin per category. */
+static am_status check_bin_feature(const am_bin_feature *f, int32_t j, const char *who,
+                                   am_diag *d)
+{
+    if (f->n_bins < 1 || f->n_bins > 256)
+        return am_fail(d, AM_ERR_ARG, "%s: feature %d has %d bins", who, (int)j, (int)f->n_bins);
+    if (!f->categorical) {
+        if (f->n_bins > 1 && !f->upper)
+            return am_fail(d, AM_ERR_ARG, "%s: feature %d has no bin edges", who, (int)j);
+        return AM_OK;
+    }
+    if (f->n_categories < 0 || (f->n_categories > 0 && !f->cat_bin))
+        return am_fail(d, AM_ERR_ARG, "%s: categorical feature %d has no category bins", who,
+                       (int)j);
+    for (int32_t c = 0; c < f->n_categories; c++)
+        if (f->cat_bin[c] < 1 || f->cat_bin[c] >= f->n_bins)
+            return am_fail(d, AM_ERR_ARG, "%s: feature %d maps category %d to bin %d of %d", who,
+                           (int)j, (int)c, (int)f->cat_bin[c], (int)f->n_bins);
+    return AM_OK;
+}
+
+/* The row selection, ascending and inside the binned data. */
+static am_status check_binned_rows(const am_fit_args *a, const char *who, am_diag *d)
+{
+    const am_binned *b = a->binned;
+    if (a->n_rows < 1)
+        return am_fail(d, AM_ERR_DATA, "%s: no training rows", who);
+    if (!a->rows && a->n_rows != b->n_rows)
+        return am_fail(d, AM_ERR_ARG, "%s: %" PRId64 " training rows but %" PRId64
+                       " binned rows and no row list", who, a->n_rows, b->n_rows);
+    for (int64_t k = 0; a->rows && k < a->n_rows; k++)
+        if (a->rows[k] < 0 || a->rows[k] >= b->n_rows || (k > 0 && a->rows[k] < a->rows[k - 1]))
+            return am_fail(d, AM_ERR_ARG, "%s: training row %" PRId64 " is binned row %" PRId64
+                           ": out of [0, %" PRId64 ") or out of order", who, k, a->rows[k],
+                           b->n_rows);
+    return AM_OK;
+}
+
+/* Every feature's bins, and every code of a training row inside them, so tree learners can
+ * index histograms by code without further checks. */
+static am_status check_binned_codes(const am_fit_args *a, const char *who, am_diag *d)
+{
+    const am_binned *b = a->binned;
+    for (int32_t j = 0; j < b->n_features; j++) {
+        am_status st = check_bin_feature(&b->features[j], j, who, d);
+        if (st != AM_OK)
+            return st;
+        const uint8_t *col = AM_BIN_CODES(b, j);
+        uint8_t top = 0;
+        for (int64_t k = 0; k < a->n_rows; k++)
+            top = AM_MAX(top, col[a->rows ? a->rows[k] : k]);
+        if (top >= b->features[j].n_bins)
+            return am_fail(d, AM_ERR_ARG, "%s: feature %d has a code %d past its %d bins", who,
+                           (int)j, (int)top, (int)b->features[j].n_bins);
+    }
+    return AM_OK;
+}
+
+am_status am_binned_fit_check(const am_fit_args *a, const char *who, am_diag *d)
+{
+    if (!a || !a->y || !a->params)
+        return am_fail(d, AM_ERR_ARG, "%s: fit without data or parameters", who);
+    const am_binned *b = a->binned;
+    if (!b)
+        return am_fail(d, AM_ERR_ARG, "%s: needs the binned data (AM_NEEDS_BINNED)", who);
+    if (b->n_rows < 0 || b->n_features < 0 || (b->n_features > 0 && !b->features) ||
+        (b->n_features > 0 && b->n_rows > 0 && !b->codes))
+        return am_fail(d, AM_ERR_ARG, "%s: malformed binned data", who);
+    am_status st = check_task(a, who, d);
+    if (st == AM_OK)
+        st = check_binned_rows(a, who, d);
+    if (st == AM_OK)
+        st = check_binned_codes(a, who, d);
+    if (st == AM_OK)
+        st = check_targets(a, a->n_rows, who, d);
+    if (st == AM_OK)
+        st = check_weights(a, a->n_rows, who, d);
     return st;
 }
 
