@@ -34,9 +34,10 @@ static am_status read_for_model(const automl_model *m, const char *path, const c
     return st;
 }
 
-/* Featurizes rows (NULL = all) and predicts: *pred gets n_rows * n_outputs values. */
-static am_status predict_frame(const automl_model *m, const am_frame *f, const int64_t *rows,
-                               int64_t n_rows, double **pred, am_diag *d)
+/* Featurizes rows (NULL = all) and predicts with the session's threads: *pred gets
+ * n_rows * n_outputs values. */
+static am_status predict_frame(const automl_session *s, const automl_model *m, const am_frame *f,
+                               const int64_t *rows, int64_t n_rows, double **pred, am_diag *d)
 {
     am_matrix x;
     am_status st = am_featurizer_transform(m->featurizer, f, rows, n_rows, &x, d);
@@ -47,7 +48,7 @@ static am_status predict_frame(const automl_model *m, const am_frame *f, const i
     if (!*pred)
         st = am_fail(d, AM_ERR_NOMEM, "out of memory for %lld predictions", (long long)n_rows);
     else
-        st = m->learner->predict(m->model, &x, *pred, d);
+        st = m->learner->predict(m->model, &x, s->threads, *pred, d);
     am_matrix_fini(&x);
     if (st != AM_OK) {
         am_free(*pred);
@@ -155,7 +156,7 @@ automl_status automl_predict_csv(automl_session *s, const automl_model *m, const
     am_text t = {0};
     am_status st = read_for_model(m, data_csv, NULL, &f, &d);
     if (st == AM_OK)
-        st = predict_frame(m, f, NULL, f->n_rows, &pred, &d);
+        st = predict_frame(s, m, f, NULL, f->n_rows, &pred, &d);
     if (st == AM_OK) {
         format_predictions(m, pred, f->n_rows, (flags & AUTOML_PREDICT_PROBA) != 0, &t);
         st = t.failed ? am_fail(&d, AM_ERR_NOMEM, "out of memory") : write_output(out_csv, &t, &d);
@@ -188,7 +189,7 @@ automl_status automl_predict_csv_values(automl_session *s, const automl_model *m
     if (!out || out_len < need) {
         result = am_api_failf(s, AUTOML_ERR_ARG, "output buffer holds %lld values, %lld needed",
                               (long long)out_len, (long long)need);
-    } else if (predict_frame(m, f, NULL, f->n_rows, &pred, &d) != AM_OK) {
+    } else if (predict_frame(s, m, f, NULL, f->n_rows, &pred, &d) != AM_OK) {
         result = am_api_fail(s, &d);
     } else {
         memcpy(out, pred, sizeof(double) * (size_t)need);
@@ -244,7 +245,7 @@ automl_status automl_evaluate_csv(automl_session *s, const automl_model *m, cons
     if (st == AM_OK)
         st = am_target_apply(&m->target, f, col, &lg, &y, &rows, &n, &d);
     if (st == AM_OK)
-        st = predict_frame(m, f, rows, n, &pred, &d);
+        st = predict_frame(s, m, f, rows, n, &pred, &d);
     if (st == AM_OK) {
         am_text t = {0};
         metrics_json(m, y, pred, n, &t);

@@ -10,7 +10,8 @@ Driven by bench/trees_vs_peers.sh; every subcommand can also be run by hand.
         [--max-bin B]  COMMON
         Our side as users run it: `automl fit ... --learner L --json -o MODEL`, then
         `automl predict MODEL TEST -o PRED [--proba]` and `automl evaluate MODEL TEST --json`,
-        each a timed subprocess.
+        each a timed subprocess; then the bare prediction call with BIN's build of
+        bench/bench_predict (median of 3), when it was built.
   peers_trees.py noise --task T --test CSV --target COL --a PRED_A --b PRED_B [--boot N]
         Paired bootstrap of the test metric difference between two prediction files.
   peers_trees.py report JSONL...
@@ -54,6 +55,7 @@ CSV: as close to `automl predict` as a Python session gets; no interpreter start
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -380,7 +382,7 @@ def run_ours(a):
         return rec
 
     pred_out = a.pred_out or model + ".pred.csv"
-    predict = [a.automl, "predict", model, a.test, "-o", pred_out]
+    predict = [a.automl, "predict", model, a.test, "-o", pred_out, "--threads", str(a.threads)]
     if a.task != "regression":
         predict.append("--proba")
     wall, p = timed_run(predict)
@@ -388,6 +390,16 @@ def run_ours(a):
         rec.update(ok=False, error="predict exit %d: %s" % (p.returncode, p.stderr.strip()[-400:]))
         return rec
     rec["predict_e2e_s"] = wall  # the whole command: start, load, read, predict, write
+    # The bare prediction call (median of 3), as the peers' predict_s: bench/bench_predict from
+    # the same build, when it is there.
+    bench = os.path.join(os.path.dirname(os.path.abspath(a.automl)), "bench", "bench_predict")
+    if os.path.exists(bench):
+        _, p = timed_run([bench, model, a.test, str(a.threads), "3"])
+        m = re.search(r"predict_s=([0-9.]+)", p.stdout) if p.returncode == 0 else None
+        if m and float(m.group(1)) > 0:
+            rec["predict_s"] = float(m.group(1))
+            rec["predict_rows_per_s"] = int(re.search(r"rows=(\d+)", p.stdout).group(1)) / \
+                rec["predict_s"]
     wall, p = timed_run([a.automl, "evaluate", model, a.test, "--json"])
     if p.returncode == 0:
         try:

@@ -34,7 +34,8 @@
 #   THREADS    threads for every side (default: nproc)
 #   AUTOML     our binary (default build/automl); our side is skipped, with a note, when it is
 #              missing or does not know the learner
-#   OURS_GBDT_PARAMS / OURS_RF_PARAMS / OURS_ET_PARAMS   "k=v ..." passed as --param
+#   OURS_GBDT_PARAMS / OURS_RF_PARAMS / OURS_ET_PARAMS   "k=v ..." passed as --param (the rf
+#              default matches ranger's node size and mtry: see set_rf_args)
 #   OURS_MAX_BIN  our GBDT's --max-bin: value bins per feature, missing apart (default 255, the
 #              match of XGBoost's max_bin=255 and scikit-learn's max_bins=255)
 #   DATA       the shared datasets folder (default ../shared/datasets beside the repository)
@@ -76,12 +77,30 @@ boot=${BOOT:-200}
 gen_rows=${GEN_ROWS:-1000000}
 max_bin=${OURS_MAX_BIN:-255}
 read -r -a gbdt_params <<<"${OURS_GBDT_PARAMS:-n_estimators=100 num_leaves=63 learning_rate=0.1}"
-read -r -a rf_params <<<"${OURS_RF_PARAMS:-n_estimators=100}"
 read -r -a et_params <<<"${OURS_ET_PARAMS:-n_estimators=100}"
 gbdt_args=() rf_args=() et_args=()
 for p in "${gbdt_params[@]}"; do gbdt_args+=(--param "$p"); done
-for p in "${rf_params[@]}"; do rf_args+=(--param "$p"); done
 for p in "${et_params[@]}"; do et_args+=(--param "$p"); done
+
+# Our rf against ranger at ranger's defaults, like for like (set per dataset, as the defaults
+# depend on the task and the width): ranger 0.14 does not split a node of <= min.node.size rows
+# (10 for probability forests, 5 for regression), i.e. our min_samples_split = min.node.size + 1,
+# and tries mtry = floor(sqrt(p)) features for regression too, where our default (and
+# scikit-learn's) is all of them. OURS_RF_PARAMS replaces all of this.
+set_rf_args() {  # train.csv task
+    local p params
+    if [ -n "${OURS_RF_PARAMS:-}" ]; then
+        params=$OURS_RF_PARAMS
+    elif [ "$2" = regression ]; then
+        p=$(($(head -n 1 "$1" | tr ',' '\n' | wc -l) - 1))
+        params="n_estimators=100 min_samples_split=6 max_features=$("$py" -c \
+            "import math; p=$p; print(round((math.isqrt(p) + 0.5) / p, 4))")"
+    else
+        params="n_estimators=100 min_samples_split=11"
+    fi
+    rf_args=()
+    for p in $params; do rf_args+=(--param "$p"); done
+}
 
 out=$root/bench/out/trees
 work=$out/work
@@ -272,6 +291,7 @@ for spec in $datasets; do
         exit 1
     fi
     set_common "$cur_dataset" "$cur_train" "$cur_test" "$cur_target" "$cur_task"
+    set_rf_args "$cur_train" "$cur_task"
     n=$pairs n_forest=$pairs n_hgb=$hgb_runs n_skf=$skf_runs forest_warmup=$warmup
     if in_list "$cur_dataset" "$big"; then
         n=$pairs_big n_forest=$forest_pairs_big n_hgb=$hgb_runs_big n_skf=$skf_runs_big

@@ -138,11 +138,13 @@ static am_status constant_fit(const am_fit_args *a, am_model **out, am_diag *d)
     return AM_OK;
 }
 
-static am_status constant_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+static am_status constant_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
+                                  double *out, am_diag *d)
 {
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
+    (void)n_threads; /* one pass over x, bound by memory; nothing to share out */
     const constant_model *cm = (const constant_model *)m;
     int32_t k = m->n_outputs;
     for (int64_t i = 0; i < x->n_rows; i++)

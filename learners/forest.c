@@ -1059,7 +1059,8 @@ static am_status et_fit(const am_fit_args *a, am_model **out, am_diag *d)
 
 /* ---- predict, save, load, importance --------------------------------------------------------- */
 
-static am_status forest_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+static am_status forest_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
+                                double *out, am_diag *d)
 {
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
@@ -1071,7 +1072,7 @@ static am_status forest_predict(const am_model *m, const am_matrix *x, double *o
     if (count == 0)
         return AM_OK;
     memset(out, 0, count * sizeof(double));
-    am_forest_predict_sum(&fm->f, x, 0, fm->f.n_trees, 1, out);
+    am_forest_predict_sum(&fm->f, x, 0, fm->f.n_trees, AM_MAX(n_threads, 1), out);
     double n_trees = (double)fm->f.n_trees;
     for (size_t i = 0; i < count; i++)
         out[i] /= n_trees;

@@ -794,25 +794,42 @@ static void finish_block(const gbdt_model *gm, const double *raw, int64_t nb, do
     }
 }
 
-static am_status gbdt_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+/* Scores one block of at most PREDICT_BLOCK rows into out (raw: nb * k scratch). */
+static void predict_block(const gbdt_model *gm, const am_matrix *x, int64_t r0, int64_t nb,
+                          double *raw, double *out)
+{
+    am_matrix blk = {nb, x->n_cols, x->ld, x->data ? x->data + r0 : NULL, false};
+    memset(raw, 0, (size_t)(nb * gm->k) * sizeof(double));
+    for (int32_t c = 0; c < gm->k; c++)
+        am_forest_predict_sum(&gm->forests[c], &blk, 0, gm->n_rounds, 1, raw + c * nb);
+    finish_block(gm, raw, nb, out + r0 * gm->base.n_outputs);
+}
+
+/* Blocks are shared out among the threads; each row's value is computed the same way whoever
+ * computes it, so the output does not depend on the thread count. */
+static am_status gbdt_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
+                              double *out, am_diag *d)
 {
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
     const gbdt_model *gm = (const gbdt_model *)m;
-    double *raw = am_malloc_array(PREDICT_BLOCK, (size_t)gm->k * sizeof(double));
-    if (!raw)
-        return am_fail(d, AM_ERR_NOMEM, "gbdt: out of memory");
-    for (int64_t r0 = 0; r0 < x->n_rows; r0 += PREDICT_BLOCK) {
-        int64_t nb = AM_MIN(PREDICT_BLOCK, x->n_rows - r0);
-        am_matrix blk = {nb, x->n_cols, x->ld, x->data ? x->data + r0 : NULL, false};
-        memset(raw, 0, (size_t)(nb * gm->k) * sizeof(double));
-        for (int32_t c = 0; c < gm->k; c++)
-            am_forest_predict_sum(&gm->forests[c], &blk, 0, gm->n_rounds, 1, raw + c * nb);
-        finish_block(gm, raw, nb, out + r0 * m->n_outputs);
+    int64_t n_blocks = (x->n_rows + PREDICT_BLOCK - 1) / PREDICT_BLOCK;
+    int nt = (int)AM_MAX(1, AM_MIN((int64_t)n_threads, n_blocks));
+    bool failed = false;
+#pragma omp parallel num_threads(nt) reduction(|| : failed)
+    {
+        double *raw = am_malloc_array(PREDICT_BLOCK, (size_t)gm->k * sizeof(double));
+        failed = !raw;
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < n_blocks; b++) {
+            int64_t r0 = b * PREDICT_BLOCK;
+            if (raw)
+                predict_block(gm, x, r0, AM_MIN(PREDICT_BLOCK, x->n_rows - r0), raw, out);
+        }
+        am_free(raw);
     }
-    am_free(raw);
-    return AM_OK;
+    return failed ? am_fail(d, AM_ERR_NOMEM, "gbdt: out of memory") : AM_OK;
 }
 
 /* ---- save, load ------------------------------------------------------------------------------ */

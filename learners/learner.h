@@ -72,8 +72,10 @@ struct am_learner_type {
     /* AM_ERR_CANCELLED when the stop check fired; AM_ERR_NUMERIC when the fit failed
      * numerically; AM_ERR_NOMEM. *out is set only on success. */
     am_status (*fit)(const am_fit_args *a, am_model **out, am_diag *d);
-    /* x has m->n_features columns; out holds x->n_rows * m->n_outputs values. */
-    am_status (*predict)(const am_model *m, const am_matrix *x, double *out, am_diag *d);
+    /* x has m->n_features columns; out holds x->n_rows * m->n_outputs values. Uses at most
+     * n_threads (>= 1) threads; the values do not depend on it. */
+    am_status (*predict)(const am_model *m, const am_matrix *x, int32_t n_threads, double *out,
+                         am_diag *d);
     /* Appends the model's payload (not its type or params, which the caller saves). */
     am_status (*save)(const am_model *m, am_buf *b, am_diag *d);
     /* Reads a payload written by save with the given format version, checking every count and

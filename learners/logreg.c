@@ -496,11 +496,13 @@ static void block_probs(const logreg_model *lm, const double *z, int64_t nb, dou
     }
 }
 
-static am_status logreg_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+static am_status logreg_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
+                                double *out, am_diag *d)
 {
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
+    (void)n_threads; /* BLAS threads are the BLAS library's own setting */
     const logreg_model *lm = (const logreg_model *)m;
     if (x->ld > INT32_MAX)
         return am_fail(d, AM_ERR_ARG, "logreg: too many rows for BLAS");

@@ -224,11 +224,13 @@ static am_status ridge_fit(const am_fit_args *a, am_model **out, am_diag *d)
 
 /* ---- predict, save, load -------------------------------------------------------------------- */
 
-static am_status ridge_predict(const am_model *m, const am_matrix *x, double *out, am_diag *d)
+static am_status ridge_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
+                               double *out, am_diag *d)
 {
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
+    (void)n_threads; /* BLAS threads are the BLAS library's own setting */
     const ridge_model *rm = (const ridge_model *)m;
     if (x->n_rows > INT32_MAX || x->ld > INT32_MAX)
         return am_fail(d, AM_ERR_ARG, "ridge: too many rows for BLAS");

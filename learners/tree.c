@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define PREDICT_BLOCK 256
+#define GROUP 8 /* rows that walk a tree together */
 #define NODE_BYTES 45 /* saved size of one node, for bounding counts before allocating */
 
 void am_forest_init(am_forest *f, int32_t n_values)
@@ -30,6 +31,9 @@ void am_forest_fini(am_forest *f)
     am_free(f->nodes);
     am_free(f->cat_bits);
     am_free(f->leaf_values);
+    am_free(f->hot_first);
+    am_free(f->hot);
+    am_free(f->hot_aux);
     am_forest_init(f, f->n_values);
 }
 
@@ -63,12 +67,14 @@ am_status am_forest_tree_begin(am_forest *f)
 {
     if (f->n_trees >= INT32_MAX - 1)
         return AM_ERR_NOMEM;
-    /* Room for this tree's end offset too, so tree_end cannot fail for memory. */
-    int64_t cap = f->cap_trees;
-    if (!grow((void **)&f->tree_first, &cap, (int64_t)f->n_trees + 2, sizeof(int64_t)))
+    /* Room for this tree's end offsets too (both arrays share cap_trees). */
+    int64_t cap = f->cap_trees, cap_hot = f->cap_trees;
+    if (!grow((void **)&f->tree_first, &cap, (int64_t)f->n_trees + 2, sizeof(int64_t)) ||
+        !grow((void **)&f->hot_first, &cap_hot, cap, sizeof(int64_t)))
         return AM_ERR_NOMEM;
     f->cap_trees = (int32_t)AM_MIN(cap, (int64_t)INT32_MAX);
     f->tree_first[f->n_trees] = f->n_nodes;
+    f->hot_first[f->n_trees] = f->n_hot;
     return AM_OK;
 }
 
@@ -155,7 +161,8 @@ static bool node_ok(const am_forest *f, const am_tree_node *n, int64_t i, int64_
         return n->feature == -1 && n->left == -1 && n->right == -1 && n->cat_words == 0 &&
                n->value_first >= 0 && n->value_first <= f->n_leaf_values - f->n_values;
     }
-    if (n->feature >= n_features || n->value_first != -1)
+    /* The compact copy keeps the feature index in 28 bits. */
+    if (n->feature >= n_features || n->feature > AM_HOT_FEATURE || n->value_first != -1)
         return false;
     if (n->left <= i || n->left >= size || n->right <= i || n->right >= size)
         return false;
@@ -175,14 +182,58 @@ static bool tree_ok(const am_forest *f, int32_t t, int64_t n_features)
     return true;
 }
 
+/* Appends tree t's compact copy (see tree.h) at hot[n_hot]: a breadth-first walk from the root
+ * that gives each split's children two adjacent slots. Until slot q is reached its `left`
+ * holds the index of the node it copies. A tree has no more reachable nodes than nodes, so
+ * running out of room means nodes are reached by several paths: not a tree (only a crafted
+ * file; one that shares a few nodes and still fits predicts as its paths say). */
+static am_status compile_tree(am_forest *f, int32_t t)
+{
+    const am_tree_node *nodes = f->nodes + f->tree_first[t];
+    int64_t size = f->tree_first[t + 1] - f->tree_first[t], base = f->n_hot;
+    if (!grow((void **)&f->hot, &f->cap_hot, base + size, sizeof(am_hot_node)) ||
+        !grow((void **)&f->hot_aux, &f->cap_hot_aux, base + size, sizeof(int64_t)))
+        return AM_ERR_NOMEM;
+    am_hot_node *hot = f->hot + base;
+    int64_t *aux = f->hot_aux + base;
+    int64_t n = 1;
+    hot[0].left = 0;
+    for (int64_t q = 0; q < n; q++) {
+        const am_tree_node *node = nodes + hot[q].left;
+        if (node->feature < 0) {
+            hot[q] = (am_hot_node){INFINITY, AM_HOT_LEAF | AM_HOT_DEFAULT_LEFT, (int32_t)q};
+            aux[q] = node->value_first;
+            continue;
+        }
+        if (n + 2 > size)
+            return AM_ERR_FORMAT;
+        uint32_t meta = (uint32_t)node->feature | (node->default_left ? AM_HOT_DEFAULT_LEFT : 0);
+        if (node->cat_words) {
+            meta |= AM_HOT_CATEGORICAL;
+            aux[q] = (int64_t)node->cat_first | (int64_t)node->cat_words << 32;
+        } else {
+            aux[q] = -1;
+        }
+        hot[n].left = node->left;
+        hot[n + 1].left = node->right;
+        hot[q] = (am_hot_node){node->cat_words ? 0.0 : node->threshold, meta, (int32_t)n};
+        n += 2;
+    }
+    f->n_hot = base + n;
+    f->hot_first[t + 1] = f->n_hot;
+    return AM_OK;
+}
+
 am_status am_forest_tree_end(am_forest *f)
 {
     f->tree_first[f->n_trees + 1] = f->n_nodes;
     /* Building checks what loading checks: a tree with a split whose children were never set
      * is a bug in the caller, caught here rather than at prediction. */
-    if (!tree_ok(f, f->n_trees, INT32_MAX)) {
+    am_status st = tree_ok(f, f->n_trees, INT32_MAX) ? compile_tree(f, f->n_trees)
+                                                      : AM_ERR_INTERNAL;
+    if (st != AM_OK) {
         f->n_nodes = f->tree_first[f->n_trees];
-        return AM_ERR_INTERNAL;
+        return st == AM_ERR_NOMEM ? st : AM_ERR_INTERNAL;
     }
     f->n_trees++;
     return AM_OK;
@@ -225,22 +276,24 @@ am_status am_forest_make_leaf(am_forest *f, int32_t node, const double *values)
 
 /* ---- prediction ----------------------------------------------------------------------------- */
 
-static bool cat_left(const am_forest *f, const am_tree_node *n, double v)
+/* A categorical test: the code's bit in the bitset of `words` words at cat_bits[first]. */
+static bool cat_bits_left(const am_forest *f, uint32_t first, uint32_t words, bool default_left,
+                          double v)
 {
     if (!(v >= 0)) /* NaN or a negative code: missing */
-        return n->default_left;
-    if (v >= 64.0 * n->cat_words)
+        return default_left;
+    if (v >= 64.0 * words)
         return false;
     int64_t c = (int64_t)v;
-    return (f->cat_bits[n->cat_first + c / 64] >> (c % 64)) & 1u;
+    return (f->cat_bits[first + c / 64] >> (c % 64)) & 1u;
 }
 
 /* Numeric tests are written without branches on the value (x <= t is false for NaN), so the
- * compiler can pick the child with a conditional move: prediction is mostly this loop. */
+ * compiler can pick the child with a conditional move. */
 static bool goes_left(const am_forest *f, const am_tree_node *n, double v)
 {
     if (n->cat_words)
-        return cat_left(f, n, v);
+        return cat_bits_left(f, n->cat_first, n->cat_words, n->default_left, v);
     return (v <= n->threshold) | (isnan(v) & n->default_left);
 }
 
@@ -255,18 +308,71 @@ const double *am_forest_leaf(const am_forest *f, int32_t t, const double *row, i
     return f->leaf_values + n->value_first;
 }
 
+/* One step down the compact tree from slot s (a leaf stays where it is). */
+static inline int32_t hot_step(const am_forest *f, const am_hot_node *tree, const int64_t *aux,
+                               int32_t s, const double *row, int64_t stride)
+{
+    const am_hot_node *h = tree + s;
+    double v = row[(int64_t)(h->meta & AM_HOT_FEATURE) * stride];
+    bool missing_left = (h->meta & AM_HOT_DEFAULT_LEFT) != 0, left;
+    if (h->meta & AM_HOT_CATEGORICAL)
+        left = cat_bits_left(f, (uint32_t)aux[s], (uint32_t)(aux[s] >> 32), missing_left, v);
+    else
+        left = (v <= h->threshold) | (isnan(v) & missing_left);
+    return h->left + !left;
+}
+
+/* Walks `lanes` (<= GROUP) consecutive rows, starting at `row`, down tree t together and adds
+ * the leaves' values to their sums. The rows' steps are independent, so their memory reads
+ * overlap; the loop ends when every row stands on a leaf. */
+static void walk_group(const am_forest *f, int32_t t, const double *row, int64_t row_step,
+                       int64_t stride, int lanes, double *out)
+{
+    const am_hot_node *tree = f->hot + f->hot_first[t];
+    const int64_t *aux = f->hot_aux + f->hot_first[t];
+    int32_t slot[GROUP] = {0};
+    bool all_leaves;
+    do {
+        all_leaves = true;
+        for (int k = 0; k < lanes; k++) {
+            all_leaves &= (tree[slot[k]].meta & AM_HOT_LEAF) != 0;
+            slot[k] = hot_step(f, tree, aux, slot[k], row + k * row_step, stride);
+        }
+    } while (!all_leaves);
+    int32_t nv = f->n_values;
+    for (int k = 0; k < lanes; k++) {
+        const double *v = f->leaf_values + aux[slot[k]];
+        for (int32_t j = 0; j < nv; j++)
+            out[k * nv + j] += v[j];
+    }
+}
+
 /* One block of rows through every tree: tree by tree, so a tree's nodes stay in cache while
- * the block's rows walk it. Each row's sum is taken in tree order, whatever the blocks. */
+ * the block's rows walk it. Each row's sum is taken in tree order, whatever the blocks. A
+ * matrix without columns (every tree is then a leaf, which reads feature 0) is walked over a
+ * single zero. */
 static void predict_block(const am_forest *f, const am_matrix *x, int64_t r0, int64_t nb,
                           int32_t first_tree, int32_t n_trees, double *out)
 {
-    int32_t nv = f->n_values;
+    static const double no_feature = 0.0;
+    bool empty = x->n_cols == 0 || !x->data;
+    const double *data = empty ? &no_feature : x->data;
+    int64_t row_step = empty ? 0 : 1, stride = empty ? 0 : x->ld;
+#ifdef OLD_WALK
     for (int32_t t = first_tree; t < first_tree + n_trees; t++)
         for (int64_t i = r0; i < r0 + nb; i++) {
             const double *v = am_forest_leaf(f, t, x->data + i, x->ld);
-            double *o = out + i * nv;
-            for (int32_t k = 0; k < nv; k++)
+            double *o = out + i * f->n_values;
+            for (int32_t k = 0; k < f->n_values; k++)
                 o[k] += v[k];
+        }
+    return;
+#endif
+    for (int32_t t = first_tree; t < first_tree + n_trees; t++)
+        for (int64_t i = r0; i < r0 + nb; i += GROUP) {
+            int lanes = (int)AM_MIN((int64_t)GROUP, r0 + nb - i);
+            walk_group(f, t, data + i * row_step, row_step, stride, lanes,
+                       out + i * f->n_values);
         }
 }
 
@@ -359,6 +465,27 @@ static void load_node(am_reader *r, am_tree_node *n)
     n->gain = am_get_f64(r);
 }
 
+/* Builds the compact copy of every loaded (and checked) tree. */
+static am_status compile_loaded(am_forest *f, am_diag *d)
+{
+    f->hot_first = am_malloc_array((size_t)f->n_trees + 1, sizeof(int64_t));
+    if (!f->hot_first) {
+        am_forest_fini(f);
+        return am_fail(d, AM_ERR_NOMEM, "tree model: out of memory");
+    }
+    f->hot_first[0] = 0;
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        am_status st = compile_tree(f, t);
+        if (st == AM_ERR_NOMEM) {
+            am_forest_fini(f);
+            return am_fail(d, AM_ERR_NOMEM, "tree model: out of memory");
+        }
+        if (st != AM_OK)
+            return load_fail(f, d, "nodes are reached by more than one path (not a tree)");
+    }
+    return AM_OK;
+}
+
 am_status am_forest_load(am_reader *r, int64_t n_features, int32_t n_values, am_forest *f,
                          am_diag *d)
 {
@@ -403,5 +530,5 @@ am_status am_forest_load(am_reader *r, int64_t n_features, int32_t n_values, am_
     }
     if (!am_all_finite(f->leaf_values, (size_t)n_vals))
         return load_fail(f, d, "a leaf value is not finite");
-    return AM_OK;
+    return compile_loaded(f, d);
 }

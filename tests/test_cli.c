@@ -227,8 +227,16 @@ START_TEST(estimator_mode)
     code = run("fit", DATA "concrete_train.csv", "--target", "compressive_strength", "--learner",
                "rf", "--param", "n_estimators=20", "-o", model, NULL);
     ck_assert_msg(code == 0, "rf fit failed: %s", err_text);
-    code = run("evaluate", model, DATA "concrete_test.csv", "--json", NULL);
+    code = run("evaluate", model, DATA "concrete_test.csv", "--json", "--threads", "2", NULL);
     ck_assert_msg(atof(strstr(out_text, "\"r2\":") + 5) > 0.8, "rf test R2: %s", out_text);
+    /* Prediction shares rows out among threads; the values must not change with their number. */
+    static char one[sizeof(out_text)];
+    ck_assert_int_eq(run("predict", model, DATA "concrete_test.csv", "--threads", "1", NULL), 0);
+    snprintf(one, sizeof(one), "%s", out_text);
+    ck_assert_int_eq(run("predict", model, DATA "concrete_test.csv", "--threads", "2", NULL), 0);
+    ck_assert_str_eq(one, out_text);
+    ck_assert_int_eq(run("predict", model, DATA "concrete_test.csv", "--threads", "0", NULL), 3);
+    assert_err_has("threads=0");
 
     code = run("help", "learner", "logreg", NULL);
     ck_assert_int_eq(code, 0);

@@ -152,7 +152,7 @@ static double *predict_all(const am_model *m, const am_matrix *x)
     double *out = malloc((size_t)AM_MAX(x->n_rows * m->n_outputs, 1) * sizeof(double));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(m->type->predict(m, x, out, &d) == AM_OK, "%s", d.message);
+    ck_assert_msg(m->type->predict(m, x, 1, out, &d) == AM_OK, "%s", d.message);
     return out;
 }
 
@@ -936,7 +936,7 @@ START_TEST(bad_data_rejected)
     am_matrix q;
     ck_assert_int_eq(am_matrix_new(&q, 2, 3, NULL), AM_OK);
     double out[4];
-    ck_assert_int_eq(m->type->predict(m, &q, out, &d), AM_ERR_ARG);
+    ck_assert_int_eq(m->type->predict(m, &q, 1, out, &d), AM_ERR_ARG);
     am_matrix_fini(&q);
     am_model_free(m);
     binned_free(&b);

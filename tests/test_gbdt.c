@@ -218,6 +218,110 @@ START_TEST(test_tree_save_load)
 }
 END_TEST
 
+/* A random subtree below the open tree's current end: a split (numeric or categorical, on
+ * one of 3 features) added before its children, which are grown in either order, so node
+ * indices are neither breadth- nor always depth-first; leaves hold (v, 2v). */
+static int32_t random_subtree(am_forest *f, am_rng *r, int depth)
+{
+    if (depth == 0 || am_rng_below(r, 5) == 0) {
+        double v[2] = {am_rng_uniform(r) - 0.5, 0};
+        v[1] = 2 * v[0];
+        return am_forest_add_leaf(f, v);
+    }
+    int32_t feature = (int32_t)am_rng_below(r, 3), at;
+    bool default_left = am_rng_below(r, 2) != 0;
+    if (feature == 2) {
+        int32_t codes[8], n = (int32_t)am_rng_below(r, 8);
+        for (int32_t i = 0; i < n; i++)
+            codes[i] = (int32_t)am_rng_below(r, 130);
+        at = am_forest_add_cat_split(f, feature, codes, n, default_left, 1.0);
+    } else {
+        at = am_forest_add_split(f, feature, am_rng_uniform(r), default_left, 1.0);
+    }
+    ck_assert_int_ge(at, 0);
+    int32_t left, right;
+    if (am_rng_below(r, 2) != 0) {
+        left = random_subtree(f, r, depth - 1);
+        right = random_subtree(f, r, depth - 1);
+    } else {
+        right = random_subtree(f, r, depth - 1);
+        left = random_subtree(f, r, depth - 1);
+    }
+    am_forest_set_children(f, at, left, right);
+    return at;
+}
+
+/* Values that exercise every branch of a test: in and out of [0, 1], NaN, infinities, codes
+ * past the bitsets and negative ones. */
+static double random_value(am_rng *r, int64_t j)
+{
+    switch (am_rng_below(r, 10)) {
+    case 0:
+        return NAN;
+    case 1:
+        return am_rng_below(r, 2) != 0 ? INFINITY : -INFINITY;
+    case 2:
+        return -1.0 - (double)am_rng_below(r, 3);
+    default:
+        return j == 2 ? (double)am_rng_below(r, 200) : 1.4 * am_rng_uniform(r) - 0.2;
+    }
+}
+
+/* The compact walk of predict_sum (eight rows in lockstep, breadth-first copies) against the
+ * plain node walk, on random trees with pruned subtrees, before and after save/load. */
+START_TEST(test_tree_compact_walk)
+{
+    am_rng r;
+    am_rng_seed(&r, 11);
+    am_forest f, g;
+    am_forest_init(&f, 2);
+    for (int t = 0; t < 40; t++) {
+        ck_assert_int_eq(am_forest_tree_begin(&f), AM_OK);
+        int32_t root = random_subtree(&f, &r, 1 + t % 9);
+        ck_assert_int_eq(root, 0);
+        int64_t size = f.n_nodes - f.tree_first[f.n_trees];
+        if (t % 3 == 0 && size > 2) {
+            double v[2] = {7, 14};
+            ck_assert_int_eq(am_forest_make_leaf(&f, (int32_t)am_rng_below(&r, size), v),
+                             AM_OK);
+        }
+        ck_assert_int_eq(am_forest_tree_end(&f), AM_OK);
+    }
+    am_buf b;
+    save_bytes(&f, &b);
+    am_reader rd;
+    am_reader_init(&rd, b.data, b.len, "trees");
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_int_eq(am_forest_load(&rd, 3, 2, &g, &d), AM_OK);
+    int64_t n = 1237; /* blocks of 256 and groups of 8, the last of each partial */
+    am_matrix x;
+    ck_assert_int_eq(am_matrix_new(&x, n, 3, NULL), AM_OK);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < 3; j++)
+            AM_AT(&x, i, j) = random_value(&r, j);
+    double *o1 = calloc((size_t)n * 2, sizeof(double)), *o2 = calloc((size_t)n * 2, sizeof(double));
+    am_forest_predict_sum(&f, &x, 0, f.n_trees, 2, o1);
+    am_forest_predict_sum(&g, &x, 0, g.n_trees, 1, o2);
+    for (int64_t i = 0; i < n; i++) {
+        double sum[2] = {0, 0};
+        for (int32_t t = 0; t < f.n_trees; t++) {
+            const double *v = am_forest_leaf(&f, t, x.data + i, x.ld);
+            sum[0] += v[0];
+            sum[1] += v[1];
+        }
+        ck_assert_msg(o1[2 * i] == sum[0] && o1[2 * i + 1] == sum[1], "row %lld", (long long)i);
+    }
+    ck_assert_mem_eq(o1, o2, (size_t)n * 2 * sizeof(double));
+    free(o1);
+    free(o2);
+    am_matrix_fini(&x);
+    am_buf_fini(&b);
+    am_forest_fini(&f);
+    am_forest_fini(&g);
+}
+END_TEST
+
 /* Crafted files: one field of the sample forest's saved bytes changed per case. Layout: a 32-byte
  * header, 4 tree offsets of 8 bytes, then 45-byte nodes (feature +0, left +4, right +8,
  * threshold +12, cat_first +20, cat_words +24, default_left +28, value_first +29, gain +37). */
@@ -229,6 +333,7 @@ static const struct crafted {
     int64_t value;
 } crafted_cases[] = {
     {"left child points back to the root", NODE_AT(0) + 4, 4, 0},
+    {"both children are the same split", NODE_AT(0) + 8, 4, 1},
     {"right child past the tree", NODE_AT(0) + 8, 4, 5},
     {"child in the next tree", NODE_AT(1) + 4, 4, 5},
     {"negative child", NODE_AT(1) + 8, 4, -2},
@@ -415,7 +520,7 @@ static double *predict_all(const am_model *m, const am_matrix *x)
     double *out = malloc((size_t)(x->n_rows * m->n_outputs) * sizeof(double));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_int_eq(am_learner_gbdt.predict(m, x, out, &d), AM_OK);
+    ck_assert_int_eq(am_learner_gbdt.predict(m, x, 1, out, &d), AM_OK);
     return out;
 }
 
@@ -1489,6 +1594,7 @@ static Suite *gbdt_suite(void)
     TCase *tc = tcase_create("tree");
     tcase_add_test(tc, test_tree_routing);
     tcase_add_test(tc, test_tree_predict_sum);
+    tcase_add_test(tc, test_tree_compact_walk);
     tcase_add_test(tc, test_tree_importance_and_prune);
     tcase_add_test(tc, test_tree_save_load);
     tcase_add_loop_test(tc, test_tree_crafted, 0, (int)AM_COUNT(crafted_cases));

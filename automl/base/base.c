@@ -427,6 +427,32 @@ bool am_parse_int64(const char *s, int64_t *out)
 
 /* Shortest text that reads back to v, written in the C locale whatever the host program set
  * (a comma decimal point would make model text and CSV output unreadable). */
+static bool round_trips(double v, int prec, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.*g", prec, v);
+    return strtod(buf, NULL) == v;
+}
+
+/* The fewest significant digits (1..17) that read back as v. Most computed values need 16 or
+ * 17, so those are tried first; a value that 15 digits hold is narrowed by bisection, since
+ * more digits only come closer to v (the nearest p-digit decimal is a (p+1)-digit one). Next
+ * to a power of two, where v's rounding interval is lopsided, that can leave one digit more
+ * than the shortest; the result always reads back as v. 2 to 5 conversions, not up to 17. */
+static int shortest_precision(double v, char *buf, size_t size)
+{
+    if (!round_trips(v, 15, buf, size))
+        return round_trips(v, 16, buf, size) ? 16 : 17;
+    int lo = 1, hi = 15;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (round_trips(v, mid, buf, size))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return hi;
+}
+
 const char *am_format_double(double v, char *buf, size_t size)
 {
     if (isnan(v)) {
@@ -439,12 +465,7 @@ const char *am_format_double(double v, char *buf, size_t size)
     }
     pthread_once(&c_locale_once, make_c_locale);
     locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
-    int prec = 1;
-    for (; prec < 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    int prec = shortest_precision(v, buf, size);
     snprintf(buf, size, "%.*g", prec, v);
     /* %g switches to an exponent once the exponent reaches the precision (100 -> "1e+02");
      * plain digits are shorter for such integers, so take them when they are. */

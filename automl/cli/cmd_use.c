@@ -6,8 +6,9 @@
 
 #include "cli.h"
 
-/* Opens a session and loads the model; returns an exit code (EXIT_OK on success). */
-static int open_model(const char *path, automl_session **s, automl_model **m)
+/* Opens a session with the command's --threads (when it has one) and loads the model; returns
+ * an exit code (EXIT_OK on success). */
+static int open_model(const char *path, const cli_args *a, automl_session **s, automl_model **m)
 {
     *m = NULL;
     if (automl_session_new(s) != AUTOML_OK) {
@@ -15,12 +16,16 @@ static int open_model(const char *path, automl_session **s, automl_model **m)
         return EXIT_FAILURE_OTHER;
     }
     automl_session_set_log(*s, cli_log, NULL);
-    automl_status st = automl_model_load(*s, path, m);
+    automl_status st = AUTOML_OK;
+    if (cli_opt(a, "threads"))
+        st = automl_session_set(*s, "threads", cli_opt(a, "threads"));
+    if (st == AUTOML_OK)
+        st = automl_model_load(*s, path, m);
     return st == AUTOML_OK ? EXIT_OK : cli_fail(*s, st);
 }
 
 static const cli_option predict_options[] = {
-    {"o", true}, {"output", true}, {"proba", false}, {NULL, false},
+    {"o", true}, {"output", true}, {"proba", false}, {"threads", true}, {NULL, false},
 };
 
 int cmd_predict(int argc, char **argv)
@@ -33,7 +38,7 @@ int cmd_predict(int argc, char **argv)
     const char *output = cli_opt(&a, "o") ? cli_opt(&a, "o") : cli_opt(&a, "output");
     automl_session *s;
     automl_model *m;
-    int code = open_model(a.pos[0], &s, &m);
+    int code = open_model(a.pos[0], &a, &s, &m);
     if (code == EXIT_OK) {
         automl_status st = automl_predict_csv(s, m, a.pos[1], output ? output : "-",
                                               cli_flag(&a, "proba") ? AUTOML_PREDICT_PROBA : 0);
@@ -46,6 +51,7 @@ int cmd_predict(int argc, char **argv)
 }
 
 static const cli_option json_options[] = {{"json", false}, {NULL, false}};
+static const cli_option evaluate_options[] = {{"json", false}, {"threads", true}, {NULL, false}};
 
 /* Prints {"auc":0.91,...} as "auc        0.91" lines. */
 static void print_metrics_text(const char *json)
@@ -65,13 +71,13 @@ static void print_metrics_text(const char *json)
 int cmd_evaluate(int argc, char **argv)
 {
     cli_args a;
-    if (!cli_parse("evaluate", argc, argv, json_options, 2, &a))
+    if (!cli_parse("evaluate", argc, argv, evaluate_options, 2, &a))
         return EXIT_USAGE;
     if (a.n_pos != 2)
         return cli_usage_error("evaluate", "evaluate needs MODEL and DATA.csv");
     automl_session *s;
     automl_model *m;
-    int code = open_model(a.pos[0], &s, &m);
+    int code = open_model(a.pos[0], &a, &s, &m);
     if (code == EXIT_OK) {
         char *json = NULL;
         automl_status st = automl_evaluate_csv(s, m, a.pos[1], &json);
@@ -152,7 +158,7 @@ int cmd_inspect(int argc, char **argv)
         return cli_usage_error("inspect", "inspect needs MODEL");
     automl_session *s;
     automl_model *m;
-    int code = open_model(a.pos[0], &s, &m);
+    int code = open_model(a.pos[0], &a, &s, &m);
     if (code == EXIT_OK && cli_flag(&a, "json")) {
         char *json = NULL;
         if (automl_model_inspect_json(m, &json) == AUTOML_OK)

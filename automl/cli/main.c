@@ -33,8 +33,8 @@ void cli_print_usage(void)
            "             [--exclude-learners a,b] [--cv K | --holdout FRACTION] [--seed N]\n"
            "             [--threads N] [--max-bin N] [-o MODEL] [--json] [--verbose]\n"
            "  automl fit TRAIN.csv --target COL --learner NAME [--param key=value ...]\n"
-           "  automl predict MODEL DATA.csv [-o PREDICTIONS.csv] [--proba]\n"
-           "  automl evaluate MODEL DATA.csv [--json]\n"
+           "  automl predict MODEL DATA.csv [-o PREDICTIONS.csv] [--proba] [--threads N]\n"
+           "  automl evaluate MODEL DATA.csv [--json] [--threads N]\n"
            "  automl inspect MODEL [--json]\n"
            "  automl help [learner NAME]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
