@@ -204,8 +204,10 @@ static automl_status set_known(automl_session *s, const char *key, const char *v
         return set_string(s, &s->learner, value);
     if (!strcmp(key, "time_budget")) {
         st = set_number(s, key, value, 0.001, 1e9, false, &v);
-        if (st == AUTOML_OK)
+        if (st == AUTOML_OK) {
             s->time_budget = v;
+            s->time_budget_set = true;
+        }
         return st;
     }
     if (!strcmp(key, "exit_score")) {
@@ -458,7 +460,10 @@ automl_status automl_fit_csv(automl_session *s, const char *train_csv, automl_mo
     if (!s->target)
         return am_api_failf(s, AUTOML_ERR_CONFIG, "no target column: set \"target\" (--target)");
     double start = am_now();
-    double deadline = start + s->time_budget;
+    /* A search needs a budget; a single fit of given parameters ends on its own, as a fit in
+     * any other library does, unless the caller set one. */
+    bool single_fit = s->learner && s->learner[0];
+    double deadline = single_fit && !s->time_budget_set ? INFINITY : start + s->time_budget;
 
     am_csv_options copts = {0};
     copts.keep_levels = s->target;

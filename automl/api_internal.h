@@ -17,6 +17,7 @@ struct automl_session {
     unsigned task;
     am_metric metric;
     double time_budget;
+    bool time_budget_set; /* given by the caller (a single fit has none by default) */
     int32_t max_trials;
     double exit_score;
     int32_t patience;

@@ -635,6 +635,9 @@ static void json_summary_fields(const automl_model *m, am_text *t)
     am_text_json_str(t, am_exit_reason_name(m->exit_reason));
     am_text_add(t, ",\"fit_seconds\":");
     am_text_json_num(t, m->fit_seconds);
+    /* null: none (a single fit without one), or a model loaded from a file */
+    am_text_add(t, ",\"time_budget\":");
+    am_text_json_num(t, m->fit_start > 0 ? m->deadline - m->fit_start : NAN);
     am_text_add(t, ",\"phases\":{\"read\":");
     am_text_json_num(t, m->seconds_read);
     am_text_add(t, ",\"featurize\":");

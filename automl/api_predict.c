@@ -48,7 +48,7 @@ static am_status predict_frame(const automl_session *s, const automl_model *m, c
     if (!*pred)
         st = am_fail(d, AM_ERR_NOMEM, "out of memory for %lld predictions", (long long)n_rows);
     else
-        st = m->learner->predict(m->model, &x, s->threads, *pred, d);
+        st = m->learner->predict(m->model, &x, s->threads, NULL, *pred, d);
     am_matrix_fini(&x);
     if (st != AM_OK) {
         am_free(*pred);

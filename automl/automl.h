@@ -89,7 +89,9 @@ AUTOML_API void automl_session_free(automl_session *s);
  *   target            name of the target column (required for fit)
  *   task              auto | binary | multiclass | regression        (default auto)
  *   metric            auc | log_loss | accuracy | f1_macro | rmse | mae | r2  (default per task)
- *   time_budget       seconds for the whole fit, including refit and saving   (default 60)
+ *   time_budget       seconds for the whole fit, including refit and saving   (default 60;
+ *                     with `learner` set, none: a single fit runs to the end unless a
+ *                     budget is given)
  *   max_trials        0 = no limit                                          (default 0)
  *   exit_score        stop once a trial reaches this validation score    (default none)
  *   patience          stop after N trials without improvement, 0 = off      (default 0)

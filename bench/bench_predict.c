@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         return 1;
     for (int r = 0; r < repeats; r++) {
         double a = am_now();
-        if (m->learner->predict(m->model, &x, threads, pred, &d) != AM_OK) {
+        if (m->learner->predict(m->model, &x, threads, NULL, pred, &d) != AM_OK) {
             fprintf(stderr, "bench_predict: %s\n", d.message);
             return 1;
         }

@@ -15,8 +15,8 @@
  *                bins), the missing bin again tried on each side.
  * The largest impurity decrease (gini or entropy for classes, squared error for regression, in
  * units of weight) wins; ties go to the lower feature index, so the order in which features are
- * drawn does not matter. Features that are constant in the node do not count towards
- * max_features (as in scikit-learn). The decrease is also the node's gain for importance.
+ * drawn does not matter. A feature constant in the node uses up its draw (see find_split). The
+ * decrease is also the node's gain for importance.
  *
  * Trees are independent: tree t has its own generator seeded from (seed, t), is built by
  * whichever thread takes it into a one-tree local forest, and is appended to the model in tree
@@ -662,8 +662,11 @@ static void take_split(worker *w, const split *sp)
     w->threshold = bf->categorical ? 0.0 : bf->upper[sp->cut - 1];
 }
 
-/* Draws features without replacement until max_features non-constant ones were tried (or all
- * were drawn) and keeps the best split. */
+/* Draws max_features features without replacement and keeps the best split; a feature that is
+ * constant in the node uses up its draw (Breiman's and ranger's rule). scikit-learn instead
+ * draws on until max_features non-constant ones were tried, which makes deep nodes greedier:
+ * measured with ranger's node size, 100 trees, test AUC on fertility 0.6082 that way against
+ * 0.6205 this way (ranger 0.6209), on adult 0.9100 against 0.9121 (ranger 0.9148). */
 static void find_split(worker *w, int64_t begin, int64_t end, split *best)
 {
     const forest_ctx *cx = w->cx;
@@ -674,9 +677,9 @@ static void find_split(worker *w, int64_t begin, int64_t end, split *best)
         w->perm[j] = w->perm[i];
         w->perm[i] = f;
         split sp;
+        tried++;
         if (!eval_feature(w, f, begin, end, &sp))
             continue;
-        tried++;
         if (sp.gain > best->gain || (sp.gain == best->gain && sp.gain > -INFINITY &&
                                      f < best->feature)) {
             *best = sp;
@@ -1060,8 +1063,9 @@ static am_status et_fit(const am_fit_args *a, am_model **out, am_diag *d)
 /* ---- predict, save, load, importance --------------------------------------------------------- */
 
 static am_status forest_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
-                                double *out, am_diag *d)
+                                const am_stop *stop, double *out, am_diag *d)
 {
+    (void)stop; /* cheap enough to finish once started */
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;

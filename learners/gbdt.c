@@ -808,8 +808,9 @@ static void predict_block(const gbdt_model *gm, const am_matrix *x, int64_t r0, 
 /* Blocks are shared out among the threads; each row's value is computed the same way whoever
  * computes it, so the output does not depend on the thread count. */
 static am_status gbdt_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
-                              double *out, am_diag *d)
+                              const am_stop *stop, double *out, am_diag *d)
 {
+    (void)stop; /* cheap enough to finish once started */
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;

@@ -11,6 +11,8 @@ extern const am_learner_type am_learner_ridge;
 extern const am_learner_type am_learner_logreg;
 extern const am_learner_type am_learner_constant;
 extern const am_learner_type am_learner_gbdt;
+extern const am_learner_type am_learner_elasticnet;
+extern const am_learner_type am_learner_knn;
 
 /* Sample weight i (all ones when w is NULL). */
 static inline double am_weight_at(const double *w, int64_t i)

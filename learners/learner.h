@@ -73,9 +73,11 @@ struct am_learner_type {
      * numerically; AM_ERR_NOMEM. *out is set only on success. */
     am_status (*fit)(const am_fit_args *a, am_model **out, am_diag *d);
     /* x has m->n_features columns; out holds x->n_rows * m->n_outputs values. Uses at most
-     * n_threads (>= 1) threads; the values do not depend on it. */
-    am_status (*predict)(const am_model *m, const am_matrix *x, int32_t n_threads, double *out,
-                         am_diag *d);
+     * n_threads (>= 1) threads; the values do not depend on it. A learner whose prediction is
+     * costly (k-NN) polls stop (may be NULL) between blocks of rows and returns
+     * AM_ERR_CANCELLED when it fires; the others may ignore it. */
+    am_status (*predict)(const am_model *m, const am_matrix *x, int32_t n_threads,
+                         const am_stop *stop, double *out, am_diag *d);
     /* Appends the model's payload (not its type or params, which the caller saves). */
     am_status (*save)(const am_model *m, am_buf *b, am_diag *d);
     /* Reads a payload written by save with the given format version, checking every count and

@@ -1,38 +1,65 @@
-/* logreg.c — L2-regularised logistic regression, binary (one logit, sigmoid) and multinomial
- * (softmax over all K classes), as scikit-learn's LogisticRegression with the lbfgs solver.
+/* logreg.c — regularised logistic regression, binary (one logit, sigmoid) and multinomial
+ * (softmax over all K classes), as scikit-learn's LogisticRegression: the exact optimum of
+ *     f(W, b) = C * sum_i w_i loss_i + (1 - r)/2 ||W||^2 + r ||W||_1
+ * with r = l1_ratio (0 for penalty=l2, 1 for l1, l1_ratio for elasticnet; penalty=none drops
+ * both terms) and unpenalised intercepts. class_weight=balanced multiplies each row's weight
+ * by n_rows / (n_classes * weighted count of its class), as scikit-learn does with unit weights.
  *
- * Minimises f(W, b) = C * sum_i w_i loss_i + 0.5 ||W||^2 (intercepts unpenalised; penalty=none
- * drops the second term) by L-BFGS with a strong-Wolfe line search. One evaluation of f and its
- * gradient is two BLAS-3 products over the whole training matrix:
- *     Z = X W (n x K),   R = w .* (softmax(Z) - Y),   grad_W = C X'R + W,
- * so the cost per iteration is that of two dgemm calls; everything else is O(n K).
+ * The data arrive standardised (AM_NEEDS_SCALED: the featurizer centres and scales numeric
+ * columns), so the solvers do no scaling of their own; the penalty acts on the scaled
+ * coefficients, as it does in a scikit-learn pipeline with StandardScaler.
+ *
+ * Two solvers:
+ *  - smooth objectives (l2, none): L-BFGS with a strong-Wolfe line search. One evaluation of f
+ *    and its gradient is two BLAS-3 products over the whole training matrix:
+ *        Z = X W (n x K),   R = w .* (softmax(Z) - Y),   grad_W = C X'R + W,
+ *    so the cost per iteration is that of two dgemm calls; everything else is O(n K).
+ *  - objectives with an L1 part (l1, elasticnet with r > 0): proximal Newton, as glmnet and
+ *    newGLMNET do. Each outer iteration takes the exact second-order model of the smooth part
+ *    (the full multinomial Hessian, not a bound) plus the L1 term, minimises it by cyclic
+ *    coordinate descent with soft-thresholding, and backtracks along that step on the true
+ *    objective. Coordinate descent solves the non-smooth model exactly where L-BFGS could not,
+ *    and the Newton outer loop makes the method insensitive to the conditioning of X. It stops
+ *    when the minimum-norm subgradient falls below tol times its initial value.
  *
  * The code is split by phase: the objective (evaluate), the L-BFGS direction and line search
- * (iterate), the solver loop with its convergence tests, and the model around it (fit, predict,
- * save, load). */
+ * (iterate), the solver loops with their convergence tests, and the model around them (fit,
+ * predict, save, load). */
 #include "internal.h"
 
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-enum { LR_C, LR_PENALTY, LR_FIT_INTERCEPT, LR_MAX_ITER, LR_TOL };
-enum { PENALTY_L2, PENALTY_NONE };
+/* Saved as indices in model files: new entries and choices only ever go at the end. */
+enum { LR_C, LR_PENALTY, LR_FIT_INTERCEPT, LR_MAX_ITER, LR_TOL, LR_L1_RATIO, LR_CLASS_WEIGHT };
+enum { PENALTY_L2, PENALTY_NONE, PENALTY_L1, PENALTY_ELASTICNET };
+enum { CLASS_WEIGHT_NONE, CLASS_WEIGHT_BALANCED };
 
-static const char *const penalty_choices[] = {"l2", "none", NULL};
+static const char *const penalty_choices[] = {"l2", "none", "l1", "elasticnet", NULL};
+static const char *const class_weight_choices[] = {"none", "balanced", NULL};
 
 static const am_param_desc logreg_desc[] = {
     [LR_C] = {"C", AM_P_REAL, 1.0, 1e-10, 1e10, 1e-3, 1e3, 1.0, NULL, AM_PF_TUNE | AM_PF_LOG,
               "inverse regularisation strength (larger: less penalty)"},
     [LR_PENALTY] = {"penalty", AM_P_ENUM, PENALTY_L2, 0, 0, 0, 0, PENALTY_L2, penalty_choices, 0,
-                    "l2: penalise 0.5 ||W||^2; none: unpenalised maximum likelihood"},
+                    "l2: 0.5 ||W||^2; none: unpenalised; l1: ||W||_1; elasticnet: "
+                    "(1 - l1_ratio)/2 ||W||^2 + l1_ratio ||W||_1"},
     [LR_FIT_INTERCEPT] = {"fit_intercept", AM_P_BOOL, 1, 0, 1, 0, 1, 1, NULL, 0,
                           "fit unpenalised intercepts"},
     [LR_MAX_ITER] = {"max_iter", AM_P_INT, 200, 1, 100000, 0, 0, 200, NULL, 0,
-                     "maximum L-BFGS iterations"},
+                     "maximum solver iterations (L-BFGS or proximal Newton)"},
     [LR_TOL] = {"tol", AM_P_REAL, 1e-6, 1e-12, 1, 0, 0, 1e-6, NULL, 0,
-                "stop when the gradient max-norm falls below tol * max(1, initial max-norm)"},
+                "stop when the gradient (with an L1 part: minimum-norm subgradient) max-norm "
+                "falls below tol * max(1, its initial value)"},
+    [LR_L1_RATIO] = {"l1_ratio", AM_P_REAL, 0.5, 0, 1, 0, 1, 0.5, NULL, 0,
+                     "elasticnet only: share of the L1 term (0: l2, 1: l1)"},
+    [LR_CLASS_WEIGHT] = {"class_weight", AM_P_ENUM, CLASS_WEIGHT_NONE, 0, 0, 0, 0,
+                         CLASS_WEIGHT_NONE, class_weight_choices, 0,
+                         "balanced: weight rows by n_rows / (n_classes * weight of their class)"},
 };
 
 static const am_param_table logreg_params = {"logreg", logreg_desc,
@@ -45,7 +72,7 @@ static const am_param_table logreg_params = {"logreg", logreg_desc,
 typedef struct logreg_model {
     am_model base;
     int32_t k;         /* logit columns: 1 for binary, n_classes otherwise */
-    int32_t n_iter;    /* L-BFGS iterations the fit took (not saved) */
+    int32_t n_iter;    /* solver iterations the fit took (not saved) */
     double *coef;      /* [W (n_features x k, column-major), b (k)]: one block, the solver's
                           parameter vector */
     double *intercept; /* coef + n_features * k (zeros when no intercept was fitted) */
@@ -59,7 +86,8 @@ typedef struct lr_problem {
     int64_t n, p;
     int32_t k;
     double c;
-    bool l2, intercept;
+    double l2; /* weight of the smooth penalty 0.5 ||W||^2: 1 (l2), 0 (none, l1), 1 - r */
+    bool intercept;
     double *z; /* n x k scratch: the logits, then the weighted residuals w .* (P - Y) */
 } lr_problem;
 
@@ -94,20 +122,29 @@ static double loss_multi(double *z, int64_t stride, int32_t k, int32_t yi, doubl
     return m + log(s) - zy;
 }
 
-/* f(theta) and, when g is not NULL, its gradient. Returns whether f is finite. */
-static bool lr_eval(lr_problem *pb, const double *theta, double *f, double *g)
+/* pb->z = X W + b: the logits at theta. */
+static void lr_logits(lr_problem *pb, const double *theta)
 {
     int64_t n = pb->n, p = pb->p, k = pb->k;
-    const double *W = theta, *b = pb->intercept ? theta + p * k : NULL;
+    const double *b = pb->intercept ? theta + p * k : NULL;
     if (p > 0)
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)p, 1.0,
-                    pb->x->data, (int)pb->x->ld, W, (int)p, 0.0, pb->z, (int)n);
+                    pb->x->data, (int)pb->x->ld, theta, (int)p, 0.0, pb->z, (int)n);
     else
         memset(pb->z, 0, (size_t)(n * k) * sizeof(double));
     for (int64_t j = 0; b && j < k; j++)
         for (int64_t i = 0; i < n; i++)
             pb->z[i + j * n] += b[j];
+}
 
+/* f(theta) and, when g is not NULL, its gradient, from the logits already in pb->z (which
+ * become the weighted residuals). Kept apart from lr_logits so that the proximal Newton line
+ * search can evaluate f at points whose logits it forms without a product. Returns whether f
+ * is finite. */
+static bool lr_finish(lr_problem *pb, const double *theta, double *f, double *g)
+{
+    int64_t n = pb->n, p = pb->p, k = pb->k;
+    const double *W = theta, *b = pb->intercept ? theta + p * k : NULL;
     double loss = 0;
     for (int64_t i = 0; i < n; i++) {
         double wi = am_weight_at(pb->w, i), r;
@@ -119,15 +156,16 @@ static bool lr_eval(lr_problem *pb, const double *theta, double *f, double *g)
         }
     }
     double pen = 0;
-    if (pb->l2)
+    if (pb->l2 != 0)
         for (int64_t j = 0; j < p * k; j++)
             pen += W[j] * W[j];
-    *f = pb->c * loss + 0.5 * pen;
+    /* With l2 = 1 this is bit for bit the plain 0.5 ||W||^2 of the l2 penalty. */
+    *f = pb->c * loss + 0.5 * pb->l2 * pen;
     if (!g)
         return isfinite(*f);
 
     for (int64_t j = 0; j < p * k; j++)
-        g[j] = pb->l2 ? W[j] : 0.0;
+        g[j] = pb->l2 != 0 ? pb->l2 * W[j] : 0.0;
     if (p > 0)
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)k, (int)n, pb->c,
                     pb->x->data, (int)pb->x->ld, pb->z, (int)n, 1.0, g, (int)p);
@@ -138,6 +176,13 @@ static bool lr_eval(lr_problem *pb, const double *theta, double *f, double *g)
         g[p * k + j] = pb->c * s;
     }
     return isfinite(*f);
+}
+
+/* f(theta) and, when g is not NULL, its gradient. Returns whether f is finite. */
+static bool lr_eval(lr_problem *pb, const double *theta, double *f, double *g)
+{
+    lr_logits(pb, theta);
+    return lr_finish(pb, theta, f, g);
 }
 
 /* ---- L-BFGS: the direction ------------------------------------------------------------------ */
@@ -288,6 +333,7 @@ typedef struct lr_solver {
     int32_t max_iter;
     double tol;
     const am_stop *stop;
+    int32_t n_threads; /* for the proximal Newton solver's row and coordinate loops */
 } lr_solver;
 
 typedef struct lr_buffers {
@@ -390,10 +436,376 @@ cleanup:
     return st;
 }
 
+/* ---- proximal Newton: penalties with an L1 part ----------------------------------------------- */
+
+/* Each outer iteration minimises the model
+ *     q(delta) = g'delta + 0.5 delta' H delta + r ||W + delta_W||_1
+ * where g and H are the gradient and Hessian of the smooth part S = C * loss + (1 - r)/2 ||W||^2.
+ * With U = X delta_W + delta_b (n x K) the Hessian acts through per-row weights:
+ *     binary:       (H delta)_j   = C sum_i x_ij w_i p_i (1 - p_i) u_i
+ *     multinomial:  (H delta)_jk  = C sum_i x_ij w_i p_ik (u_ik - s_i),  s_i = sum_m p_im u_im
+ * (plus (1 - r) delta_jk for the penalised W), so one coordinate update costs O(n) once U and s
+ * are kept current. The full multinomial Hessian couples the classes only through s. */
+
+#define PN_MAX_SWEEPS 1000  /* coordinate-descent sweeps per outer iteration */
+#define PN_MAX_HALVINGS 50
+#define PN_SIGMA 0.01       /* sufficient decrease of the Armijo rule (Tseng & Yun, gamma = 0) */
+#define PN_INNER 0.1        /* the model is solved to this fraction of the outer violation */
+#define PN_FLOOR 1e-10      /* relative floor of the model's curvature, against huge steps
+                               where the probabilities saturate (pure L1 on separable data) */
+
+typedef struct pn_work {
+    lr_problem *pb;
+    double l1;              /* r: weight of ||W||_1 */
+    int64_t dim, pk;        /* parameters; the penalised ones (W) come first, then b */
+    int32_t n_threads;
+    double *theta;          /* the current point (the model's coefficient block) */
+    double *g;              /* dim: gradient of the smooth part at theta */
+    double *delta;          /* dim: the step being built */
+    double *trial;          /* dim: theta + t delta in the line search */
+    double *diag;           /* dim: the model's Hessian diagonal */
+    double *xsq;            /* dim: sum_i w_i x_ij^2 (the curvature floor's scale) */
+    double *zsave;          /* n x k: the logits at theta */
+    double *prob;           /* n x k: the probabilities at theta */
+    double *hw;             /* n x k: Hessian row weights, w p (1 - p) binary, w p multinomial */
+    double *hd;             /* n x k: their diagonal part w p (1 - p) (= hw for binary) */
+    double *u;              /* n x k: the step's change of the logits */
+    double *s;              /* n: the multinomial coupling sum_k p_ik u_ik */
+    double *ones;           /* n: the intercept's column */
+    unsigned char *active;  /* dim: the coordinates the active-set sweeps visit */
+    double *mem;
+} pn_work;
+
+static const double *pn_column(const pn_work *pw, int64_t idx)
+{
+    const lr_problem *pb = pw->pb;
+    return idx < pw->pk ? pb->x->data + (idx % pb->p) * pb->x->ld : pw->ones;
+}
+
+static int64_t pn_class(const pn_work *pw, int64_t idx)
+{
+    return idx < pw->pk ? idx / pw->pb->p : idx - pw->pk;
+}
+
+static double l1_norm(const double *v, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += fabs(v[i]);
+    return s;
+}
+
+static void pn_free(pn_work *pw)
+{
+    am_free(pw->mem);
+    am_free(pw->active);
+}
+
+/* Carves the work arrays out of one block and computes the constant curvature scales. */
+static am_status pn_alloc(pn_work *pw, lr_problem *pb, double l1, int32_t n_threads,
+                          double *theta, am_diag *d)
+{
+    int64_t n = pb->n, nk = pb->n * pb->k, dim = lr_dim(pb);
+    bool multi = pb->k > 1;
+    *pw = (pn_work){.pb = pb, .l1 = l1, .dim = dim, .pk = pb->p * pb->k,
+                    .n_threads = AM_MAX(n_threads, 1), .theta = theta};
+    /* nk doubles already fit (problem_init allocated them), so these sums cannot overflow
+     * int64_t; am_malloc_array checks the byte count. */
+    int64_t count = 5 * dim + (multi ? 5 : 4) * nk + 2 * n;
+    pw->mem = am_malloc_array((size_t)AM_MAX(count, 1), sizeof(double));
+    pw->active = am_malloc((size_t)AM_MAX(dim, 1));
+    if (!pw->mem || !pw->active) {
+        pn_free(pw);
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory for the proximal Newton solver");
+    }
+    double *next = pw->mem;
+    double **dims[] = {&pw->g, &pw->delta, &pw->trial, &pw->diag, &pw->xsq};
+    for (size_t i = 0; i < AM_COUNT(dims); i++, next += dim)
+        *dims[i] = next;
+    double **blocks[] = {&pw->zsave, &pw->prob, &pw->hw, &pw->u, &pw->hd};
+    for (size_t i = 0; i < AM_COUNT(blocks) - (multi ? 0 : 1); i++, next += nk)
+        *blocks[i] = next;
+    if (!multi)
+        pw->hd = pw->hw;
+    pw->s = next;
+    pw->ones = next + n;
+    for (int64_t i = 0; i < n; i++)
+        pw->ones[i] = 1.0;
+    for (int64_t idx = 0; idx < dim; idx++) {
+        const double *x = pn_column(pw, idx);
+        double s = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += am_weight_at(pb->w, i) * x[i] * x[i];
+        pw->xsq[idx] = s;
+    }
+    return AM_OK;
+}
+
+/* The smooth part's value and gradient at theta, keeping the logits; returns the whole
+ * objective in *f. false when it is not finite. */
+static bool pn_evaluate(pn_work *pw, double *f)
+{
+    lr_problem *pb = pw->pb;
+    lr_logits(pb, pw->theta);
+    memcpy(pw->zsave, pb->z, (size_t)(pb->n * pb->k) * sizeof(double));
+    double fs;
+    bool ok = lr_finish(pb, pw->theta, &fs, pw->g);
+    *f = fs + pw->l1 * l1_norm(pw->theta, pw->pk);
+    return ok && isfinite(*f) && am_all_finite(pw->g, (size_t)pw->dim);
+}
+
+/* Max-norm of the minimum-norm subgradient of f at theta: zero exactly at the optimum. */
+static double pn_violation(const pn_work *pw)
+{
+    double vmax = 0, r = pw->l1;
+    for (int64_t idx = 0; idx < pw->dim; idx++) {
+        double w = pw->theta[idx], g = pw->g[idx], v;
+        if (idx >= pw->pk)
+            v = fabs(g);
+        else if (w != 0)
+            v = fabs(g + copysign(r, w));
+        else
+            v = fmax(fabs(g) - r, 0);
+        vmax = fmax(vmax, v);
+    }
+    return vmax;
+}
+
+/* One row's probabilities and Hessian weights from its logits. */
+static void pn_row_weights(pn_work *pw, int64_t i)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, k = pb->k;
+    double wi = am_weight_at(pb->w, i);
+    if (k == 1) {
+        double z = pw->zsave[i], e = exp(-fabs(z));
+        double p = z >= 0 ? 1 / (1 + e) : e / (1 + e), q = z >= 0 ? e / (1 + e) : 1 / (1 + e);
+        pw->prob[i] = p;
+        pw->hw[i] = wi * p * q;
+        return;
+    }
+    double m = -INFINITY, s = 0;
+    for (int64_t j = 0; j < k; j++)
+        m = fmax(m, pw->zsave[i + j * n]);
+    for (int64_t j = 0; j < k; j++) {
+        pw->prob[i + j * n] = exp(pw->zsave[i + j * n] - m);
+        s += pw->prob[i + j * n];
+    }
+    for (int64_t j = 0; j < k; j++) {
+        double p = pw->prob[i + j * n] / s;
+        pw->prob[i + j * n] = p;
+        pw->hw[i + j * n] = wi * p;
+        pw->hd[i + j * n] = wi * p * (1 - p);
+    }
+}
+
+/* The probabilities and Hessian weights at theta, then the model's diagonal. Rows and
+ * coordinates are independent of one another, so the loops split across threads without the
+ * result depending on how. */
+static void pn_hessian(pn_work *pw)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, dim = pw->dim;
+    int nt = pw->n_threads;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        pn_row_weights(pw, i);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t idx = 0; idx < dim; idx++) {
+        const double *x = pn_column(pw, idx), *hd = pw->hd + pn_class(pw, idx) * n;
+        double s = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += x[i] * x[i] * hd[i];
+        pw->diag[idx] = pb->c * (s + PN_FLOOR * pw->xsq[idx]) + (idx < pw->pk ? pb->l2 : 0.0);
+    }
+}
+
+/* Minimises the model along one coordinate (soft-thresholding the penalised ones) and returns
+ * that coordinate's optimality violation in the model before the update. */
+static double pn_coord(pn_work *pw, int64_t idx)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, k = pn_class(pw, idx);
+    const double *x = pn_column(pw, idx), *hw = pw->hw + k * n, *p = pw->prob + k * n;
+    double *u = pw->u + k * n, *s = pw->s;
+    bool pen = idx < pw->pk;
+    double acc = 0;
+    if (pb->k == 1)
+        for (int64_t i = 0; i < n; i++)
+            acc += x[i] * hw[i] * u[i];
+    else
+        for (int64_t i = 0; i < n; i++)
+            acc += x[i] * hw[i] * (u[i] - s[i]);
+    double G = pw->g[idx] + pb->c * acc + (pen ? pb->l2 * pw->delta[idx] : 0.0);
+    double cur = pw->theta[idx] + pw->delta[idx], a = pw->diag[idx], r = pw->l1, viol, next;
+    if (!pen) {
+        viol = G;
+        next = cur - G / a;
+    } else {
+        viol = cur != 0 ? G + copysign(r, cur) : fmax(fabs(G) - r, 0);
+        double t = cur - G / a;
+        /* Exactly zero when thresholded: theta + (-theta) is 0 in floating point. */
+        next = fabs(t) > r / a ? t - copysign(r / a, t) : 0.0;
+    }
+    if (!(a > 0)) /* an all-zero column: nothing to move */
+        return fabs(viol);
+    double nd = next - pw->theta[idx], step = nd - pw->delta[idx];
+    if (step == 0)
+        return fabs(viol);
+    pw->delta[idx] = nd;
+    for (int64_t i = 0; i < n; i++)
+        u[i] += step * x[i];
+    if (pb->k > 1)
+        for (int64_t i = 0; i < n; i++)
+            s[i] += p[i] * step * x[i];
+    return fabs(viol);
+}
+
+/* Coordinate c of a sweep: the intercepts first (they move most at the start), then W. */
+static int64_t pn_order(const pn_work *pw, int64_t c)
+{
+    int64_t nb = pw->dim - pw->pk;
+    return c < nb ? pw->pk + c : c - nb;
+}
+
+/* Builds the step by cyclic coordinate descent on the model until a full sweep finds every
+ * violation at most tol; between full sweeps only the nonzero coordinates are visited (glmnet's
+ * active set). Returns the sweeps made, or -1 when the stop check fired. */
+static int32_t pn_direction(pn_work *pw, double tol, const am_stop *stop)
+{
+    int64_t nk = pw->pb->n * pw->pb->k;
+    memset(pw->delta, 0, (size_t)pw->dim * sizeof(double));
+    memset(pw->u, 0, (size_t)nk * sizeof(double));
+    memset(pw->s, 0, (size_t)pw->pb->n * sizeof(double));
+    bool full = true;
+    int32_t sweep = 0;
+    while (sweep < PN_MAX_SWEEPS) {
+        if (sweep > 0 && am_stop_hit(stop))
+            return -1;
+        sweep++;
+        double vmax = 0;
+        for (int64_t c = 0; c < pw->dim; c++) {
+            int64_t idx = pn_order(pw, c);
+            if (!full && !pw->active[idx])
+                continue;
+            vmax = fmax(vmax, pn_coord(pw, idx));
+            if (full)
+                pw->active[idx] = idx >= pw->pk || pw->theta[idx] + pw->delta[idx] != 0;
+        }
+        if (vmax <= tol && full)
+            break;
+        full = vmax <= tol; /* the active set has settled: check every coordinate again */
+    }
+    return sweep;
+}
+
+/* The model's predicted change of f along the whole step: g'delta plus the change of the L1
+ * term (the quadratic term left out, gamma = 0 in Tseng & Yun's rule). Negative unless the
+ * step is zero. */
+static double pn_predicted(const pn_work *pw)
+{
+    double m = 0;
+    for (int64_t idx = 0; idx < pw->dim; idx++)
+        m += pw->g[idx] * pw->delta[idx];
+    for (int64_t idx = 0; idx < pw->pk; idx++)
+        m += pw->l1 * (fabs(pw->theta[idx] + pw->delta[idx]) - fabs(pw->theta[idx]));
+    return m;
+}
+
+/* Backtracks from the full step until f(theta + t delta) <= f0 + sigma t dm. The trial logits
+ * are Z + t U, formed without a product. true with pw->trial and *f holding the accepted
+ * point. */
+static bool pn_line_search(pn_work *pw, double f0, double dm, double *f)
+{
+    lr_problem *pb = pw->pb;
+    int64_t nk = pb->n * pb->k;
+    double t = 1;
+    for (int h = 0; h < PN_MAX_HALVINGS; h++, t *= 0.5) {
+        for (int64_t idx = 0; idx < pw->dim; idx++)
+            pw->trial[idx] = pw->theta[idx] + t * pw->delta[idx];
+        for (int64_t i = 0; i < nk; i++)
+            pb->z[i] = pw->zsave[i] + t * pw->u[i];
+        double fs;
+        if (!lr_finish(pb, pw->trial, &fs, NULL))
+            continue;
+        double ft = fs + pw->l1 * l1_norm(pw->trial, pw->pk);
+        if (ft <= f0 + PN_SIGMA * t * dm) {
+            *f = ft;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Minimises from theta (in: start, out: solution). Converged when the minimum-norm subgradient's
+ * max-norm is at most tol * max(1, its initial value); also stops when a step lowers f by a
+ * relative 64 eps or less, or no step along the model's direction lowers f (both: as good as
+ * double precision allows). Reaching max_iter is not an error. */
+static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *theta,
+                        int32_t *n_iter, int32_t *n_sweeps, const char **why, am_diag *d)
+{
+    pn_work pw;
+    am_status st = pn_alloc(&pw, pb, l1, so->n_threads, theta, d);
+    if (st != AM_OK)
+        return st;
+    double f, f_old = 0;
+    int32_t it = 0, sweeps = 0;
+    if (!pn_evaluate(&pw, &f)) {
+        st = am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite at the start");
+        goto cleanup;
+    }
+    double viol = pn_violation(&pw), vtol = so->tol * fmax(1.0, viol);
+    *why = "max_iter";
+    for (;;) {
+        if (viol <= vtol) {
+            *why = "subgradient below tol";
+            break;
+        }
+        if (it > 0 && f_old - f <= 64 * DBL_EPSILON * fmax(fmax(fabs(f_old), fabs(f)), 1.0)) {
+            *why = "relative decrease below 64 eps";
+            break;
+        }
+        if (it >= so->max_iter)
+            break;
+        if (am_stop_hit(so->stop)) {
+            st = am_fail(d, AM_ERR_CANCELLED, "logreg: stopped after %d iterations", (int)it);
+            goto cleanup;
+        }
+        it++;
+        pn_hessian(&pw);
+        int32_t sw = pn_direction(&pw, PN_INNER * viol, so->stop);
+        if (sw < 0) {
+            st = am_fail(d, AM_ERR_CANCELLED, "logreg: stopped in iteration %d", (int)it);
+            goto cleanup;
+        }
+        sweeps += sw;
+        double dm = pn_predicted(&pw), fn;
+        if (!(dm < 0) || !pn_line_search(&pw, f, dm, &fn)) {
+            *why = "no further decrease";
+            break;
+        }
+        memcpy(theta, pw.trial, (size_t)pw.dim * sizeof(double));
+        f_old = f;
+        if (!pn_evaluate(&pw, &f)) {
+            st = am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite");
+            goto cleanup;
+        }
+        viol = pn_violation(&pw);
+        if (getenv("PN_DEBUG")) fprintf(stderr, "it %d f %.17g viol %.3e sweeps %d dm %.3e\n", (int)it, f, viol, (int)sw, dm);
+    }
+    for (int64_t idx = 0; idx < pw.dim; idx++)
+        theta[idx] = theta[idx] == 0 ? 0.0 : theta[idx]; /* no negative zeros in the model */
+    *n_iter = it;
+    *n_sweeps = sweeps;
+cleanup:
+    pn_free(&pw);
+    return st;
+}
+
 /* ---- fit ------------------------------------------------------------------------------------ */
 
 static am_status problem_init(lr_problem *pb, const am_matrix *x, const double *y,
-                              const double *w, int32_t n_classes, double c, bool l2,
+                              const double *w, int32_t n_classes, double c, double l2,
                               bool intercept, am_diag *d)
 {
     *pb = (lr_problem){x, y, w, x->n_rows, x->n_cols, n_classes == 2 ? 1 : n_classes, c, l2,
@@ -433,6 +845,50 @@ static void logreg_free(am_model *m)
     am_free(lm);
 }
 
+/* The penalty as weights of its two terms: l2 of 0.5 ||W||^2 and l1 of ||W||_1. */
+static void penalty_weights(const double *v, double *l2, double *l1)
+{
+    switch ((int)v[LR_PENALTY]) {
+    case PENALTY_NONE:
+        *l2 = 0, *l1 = 0;
+        break;
+    case PENALTY_L1:
+        *l2 = 0, *l1 = 1;
+        break;
+    case PENALTY_ELASTICNET:
+        *l1 = v[LR_L1_RATIO], *l2 = 1 - v[LR_L1_RATIO];
+        break;
+    default:
+        *l2 = 1, *l1 = 0;
+        break;
+    }
+}
+
+/* class_weight=balanced: a new array of each row's weight times n_rows / (n_classes * the
+ * weighted count of its class), so that every class present carries the same total weight.
+ * With unit weights this is scikit-learn's n_samples / (n_classes * bincount(y)). */
+static am_status balanced_weights(const am_fit_args *a, double **out, am_diag *d)
+{
+    int64_t n = a->x->n_rows;
+    int32_t n_classes = a->n_classes;
+    double *cw = am_calloc((size_t)n_classes, sizeof(double));
+    double *w = am_malloc_array((size_t)n, sizeof(double));
+    if (!cw || !w) {
+        am_free(cw);
+        am_free(w);
+        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory for the class weights");
+    }
+    for (int64_t i = 0; i < n; i++)
+        cw[(int32_t)a->y[i]] += am_weight_at(a->weight, i);
+    for (int32_t c = 0; c < n_classes; c++)
+        cw[c] = cw[c] > 0 ? (double)n / ((double)n_classes * cw[c]) : 0.0;
+    for (int64_t i = 0; i < n; i++)
+        w[i] = am_weight_at(a->weight, i) * cw[(int32_t)a->y[i]];
+    am_free(cw);
+    *out = w;
+    return AM_OK;
+}
+
 static am_status logreg_fit(const am_fit_args *a, am_model **out, am_diag *d)
 {
     am_status st = am_fit_data_check(a, "logreg", d);
@@ -441,33 +897,53 @@ static am_status logreg_fit(const am_fit_args *a, am_model **out, am_diag *d)
     if (st != AM_OK)
         return st;
     const double *v = a->params->v;
-    lr_solver so = {(int32_t)v[LR_MAX_ITER], v[LR_TOL], a->stop};
+    lr_solver so = {(int32_t)v[LR_MAX_ITER], v[LR_TOL], a->stop, a->n_threads};
     if (!(v[LR_C] > 0) || !isfinite(v[LR_C]) || so.max_iter < 1 || !(so.tol > 0))
         return am_fail(d, AM_ERR_CONFIG, "logreg: C, max_iter and tol must be positive");
+    if (!(v[LR_L1_RATIO] >= 0 && v[LR_L1_RATIO] <= 1))
+        return am_fail(d, AM_ERR_CONFIG, "logreg: l1_ratio must be in [0, 1]");
     if (am_stop_hit(a->stop))
         return am_fail(d, AM_ERR_CANCELLED, "logreg: stopped before the fit");
 
-    lr_problem pb;
-    st = problem_init(&pb, a->x, a->y, a->weight, a->n_classes, v[LR_C],
-                      v[LR_PENALTY] == PENALTY_L2, v[LR_FIT_INTERCEPT] != 0, d);
+    double l2, l1, *wb = NULL;
+    penalty_weights(v, &l2, &l1);
+    logreg_model *lm = NULL;
+    lr_problem pb = {0};
+    if (v[LR_CLASS_WEIGHT] == CLASS_WEIGHT_BALANCED &&
+        (st = balanced_weights(a, &wb, d)) != AM_OK)
+        return st;
+    st = problem_init(&pb, a->x, a->y, wb ? wb : a->weight, a->n_classes, v[LR_C], l2,
+                      v[LR_FIT_INTERCEPT] != 0, d);
     if (st != AM_OK)
-        return st;
-    logreg_model *lm = model_alloc(pb.p, a->n_classes, pb.k);
+        goto cleanup;
+    lm = model_alloc(pb.p, a->n_classes, pb.k);
     if (!lm) {
-        am_free(pb.z);
-        return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory");
+        st = am_fail(d, AM_ERR_NOMEM, "logreg: out of memory");
+        goto cleanup;
     }
-    /* The model's coef block is laid out as theta = [W, b]: solve in place. */
+    /* The model's coef block is laid out as theta = [W, b]: solve in place. The L1 part needs
+     * the proximal Newton solver; without it (elasticnet with l1_ratio = 0 included) the
+     * objective is smooth and L-BFGS is the cheaper choice. */
     const char *why = "";
-    st = lbfgs_run(&pb, &so, lm->coef, &lm->n_iter, &why, d);
-    am_free(pb.z);
-    if (st != AM_OK) {
-        logreg_free(&lm->base);
-        return st;
-    }
-    am_log(a->log, AM_LOG_DEBUG, "logreg: %d L-BFGS iterations (%s)", (int)lm->n_iter, why);
+    int32_t sweeps = 0;
+    if (l1 > 0)
+        st = pn_run(&pb, &so, l1, lm->coef, &lm->n_iter, &sweeps, &why, d);
+    else
+        st = lbfgs_run(&pb, &so, lm->coef, &lm->n_iter, &why, d);
+    if (st != AM_OK)
+        goto cleanup;
+    if (l1 > 0)
+        am_log(a->log, AM_LOG_DEBUG, "logreg: %d proximal Newton iterations, %d coordinate "
+               "sweeps (%s)", (int)lm->n_iter, (int)sweeps, why);
+    else
+        am_log(a->log, AM_LOG_DEBUG, "logreg: %d L-BFGS iterations (%s)", (int)lm->n_iter, why);
     *out = &lm->base;
-    return AM_OK;
+    lm = NULL;
+cleanup:
+    logreg_free(lm ? &lm->base : NULL);
+    am_free(pb.z);
+    am_free(wb);
+    return st;
 }
 
 /* ---- predict, save, load -------------------------------------------------------------------- */
@@ -497,8 +973,9 @@ static void block_probs(const logreg_model *lm, const double *z, int64_t nb, dou
 }
 
 static am_status logreg_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
-                                double *out, am_diag *d)
+                                const am_stop *stop, double *out, am_diag *d)
 {
+    (void)stop; /* cheap enough to finish once started */
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
@@ -572,11 +1049,15 @@ static am_status logreg_load(am_reader *r, uint32_t version, int64_t n_features,
 }
 
 /* Two products of n x p x K per evaluation; the iteration count grows slowly with C (weaker
- * regularisation, flatter valleys). K is not known here, so it is left out. */
+ * regularisation, flatter valleys). K is not known here, so it is left out. With an L1 part,
+ * each proximal Newton iteration adds a few coordinate sweeps of the same n x p size. */
 static double logreg_cost(const am_params *p, int64_t n_rows, int64_t n_cols)
 {
     double c = p ? p->v[LR_C] : 1.0, max_iter = p ? p->v[LR_MAX_ITER] : 200;
     double iters = fmin(max_iter, 20 + 10 * log10(1 + fmax(c, 0)));
+    int penalty = p ? (int)p->v[LR_PENALTY] : PENALTY_L2;
+    if (penalty == PENALTY_L1 || (penalty == PENALTY_ELASTICNET && p->v[LR_L1_RATIO] > 0))
+        iters *= 3;
     return 2.0 * (double)n_rows * (double)(n_cols + 1) * iters;
 }
 
@@ -587,7 +1068,7 @@ am_status am_logreg_objective(const am_matrix *x, const double *y, const double 
                               const double *theta, double *f, double *grad, am_diag *d)
 {
     lr_problem pb;
-    am_status st = problem_init(&pb, x, y, w, n_classes, c, l2, fit_intercept, d);
+    am_status st = problem_init(&pb, x, y, w, n_classes, c, l2 ? 1.0 : 0.0, fit_intercept, d);
     if (st != AM_OK)
         return st;
     bool ok = lr_eval(&pb, theta, f, grad);
@@ -607,7 +1088,7 @@ void am_logreg_coef(const am_model *m, int32_t *k, const double **coef, const do
 
 const am_learner_type am_learner_logreg = {
     .name = "logreg",
-    .summary = "L2-regularised logistic regression (binary and multinomial), L-BFGS",
+    .summary = "logistic regression (binary and multinomial; l2, l1 or elastic-net penalty)",
     .tasks = AM_TASK_BINARY | AM_TASK_MULTICLASS,
     .needs = AM_NEEDS_SCALED,
     .params = &logreg_params,

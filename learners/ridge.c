@@ -225,8 +225,9 @@ static am_status ridge_fit(const am_fit_args *a, am_model **out, am_diag *d)
 /* ---- predict, save, load -------------------------------------------------------------------- */
 
 static am_status ridge_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
-                               double *out, am_diag *d)
+                               const am_stop *stop, double *out, am_diag *d)
 {
+    (void)stop; /* cheap enough to finish once started */
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;

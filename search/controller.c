@@ -625,7 +625,7 @@ static am_status run_fold(const search_state *s, const am_trial *t, const fold_d
     if (!pred)
         return am_fail(dg, AM_ERR_NOMEM, "out of memory predicting %lld validation rows",
                        (long long)nv);
-    st = t->learner->predict(*model, &fd->x_valid, 1, pred, dg);
+    st = t->learner->predict(*model, &fd->x_valid, 1, stop, pred, dg);
     if (st == AM_OK)
         *score = am_metric_compute(s->metric, s->task, s->n_classes, fd->y_valid, pred, nv);
     am_free(pred);

@@ -207,6 +207,9 @@ START_TEST(estimator_mode)
     ck_assert_ptr_nonnull(strstr(out_text, "alpha=0.5"));
     ck_assert_ptr_nonnull(strstr(out_text, "\"n_trials\":1"));
     ck_assert_ptr_nonnull(strstr(out_text, "\"exit_reason\":\"single_fit\""));
+    /* A single fit runs to its end unless given a budget (the search's default would cut a
+     * long one). */
+    ck_assert_ptr_nonnull(strstr(out_text, "\"time_budget\":null"));
     code = run("fit", DATA "pima_diabetes_train.csv", "--target", "diabetes", "--learner",
                "logreg", "--param", "C=2", "-o", model, NULL);
     ck_assert_msg(code == 0, "fit failed: %s", err_text);
@@ -275,6 +278,7 @@ START_TEST(time_budget_is_kept)
     ck_assert_msg(code == 0, "fit failed: %s", err_text);
     ck_assert_msg(seconds < 6.0, "a 5 s budget took %.2f s", seconds);
     ck_assert_ptr_nonnull(strstr(out_text, "\"exit_reason\":\"time_budget\""));
+    ck_assert_ptr_nonnull(strstr(out_text, "\"time_budget\":5"));
 }
 END_TEST
 

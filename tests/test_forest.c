@@ -152,7 +152,7 @@ static double *predict_all(const am_model *m, const am_matrix *x)
     double *out = malloc((size_t)AM_MAX(x->n_rows * m->n_outputs, 1) * sizeof(double));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(m->type->predict(m, x, 1, out, &d) == AM_OK, "%s", d.message);
+    ck_assert_msg(m->type->predict(m, x, 1, NULL, out, &d) == AM_OK, "%s", d.message);
     return out;
 }
 
@@ -456,6 +456,36 @@ START_TEST(ties_go_to_lower_feature)
             ck_assert_int_le(f->nodes[i].feature, 0);
         am_model_free(m);
     }
+    binned_free(&b);
+    am_matrix_fini(&x);
+}
+END_TEST
+
+/* A feature that is constant in a node uses up its draw (Breiman's and ranger's rule, not
+ * scikit-learn's draw-on): with one informative and one constant feature and max_features = 1/2,
+ * about half the trees draw the constant one at the root and stay a single leaf. */
+START_TEST(constant_feature_uses_up_its_draw)
+{
+    am_rng r;
+    am_rng_seed(&r, 5);
+    am_matrix x;
+    uniform_matrix(&x, 200, 2, 0, &r);
+    double y[200];
+    for (int i = 0; i < 200; i++) {
+        AM_AT(&x, i, 0) = 1.0;
+        y[i] = AM_AT(&x, i, 1) > 0.5;
+    }
+    am_binned b;
+    hand_bin(&x, NULL, 255, &b);
+    static const char *const items[] = {"n_estimators=40", "max_features=0.5", "bootstrap=false"};
+    am_model *m = fit_with(&am_learner_rf, &b, y, NULL, AM_TASK_BINARY, 2, items, 3);
+    const am_forest *f = trees_of(m);
+    int single_leaf = 0;
+    for (int32_t t = 0; t < f->n_trees; t++)
+        single_leaf += f->nodes[f->tree_first[t]].feature < 0;
+    ck_assert_msg(single_leaf >= 8 && single_leaf <= 32, "%d of 40 trees are one leaf",
+                  single_leaf);
+    am_model_free(m);
     binned_free(&b);
     am_matrix_fini(&x);
 }
@@ -936,7 +966,7 @@ START_TEST(bad_data_rejected)
     am_matrix q;
     ck_assert_int_eq(am_matrix_new(&q, 2, 3, NULL), AM_OK);
     double out[4];
-    ck_assert_int_eq(m->type->predict(m, &q, 1, out, &d), AM_ERR_ARG);
+    ck_assert_int_eq(m->type->predict(m, &q, 1, NULL, out, &d), AM_ERR_ARG);
     am_matrix_fini(&q);
     am_model_free(m);
     binned_free(&b);
@@ -1027,6 +1057,7 @@ int main(void)
     tcase_add_test(tc, regression_recovers_steps);
     tcase_add_test(tc, root_split_is_exhaustive_best);
     tcase_add_test(tc, ties_go_to_lower_feature);
+    tcase_add_test(tc, constant_feature_uses_up_its_draw);
     tcase_add_test(tc, probabilities_sum_to_one);
     tcase_add_test(tc, weight_two_is_duplicated_row);
     tcase_add_test(tc, row_list_selects_rows);

@@ -520,7 +520,7 @@ static double *predict_all(const am_model *m, const am_matrix *x)
     double *out = malloc((size_t)(x->n_rows * m->n_outputs) * sizeof(double));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_int_eq(am_learner_gbdt.predict(m, x, 1, out, &d), AM_OK);
+    ck_assert_int_eq(am_learner_gbdt.predict(m, x, 1, NULL, out, &d), AM_OK);
     return out;
 }
 

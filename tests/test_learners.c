@@ -248,8 +248,8 @@ static double weight_vs_duplicate(const am_learner_type *t, const am_params *p, 
     am_model *mw = fit_ok(t, &aw), *md = fit_ok(t, &ad);
     int32_t no = mw->n_outputs;
     double *pw = calloc((size_t)(n * no), sizeof(double)), *pd = calloc((size_t)(n * no), 8);
-    ck_assert_int_eq(t->predict(mw, x, 1, pw, NULL), AM_OK);
-    ck_assert_int_eq(t->predict(md, x, 1, pd, NULL), AM_OK);
+    ck_assert_int_eq(t->predict(mw, x, 1, NULL, pw, NULL), AM_OK);
+    ck_assert_int_eq(t->predict(md, x, 1, NULL, pd, NULL), AM_OK);
     double worst = 0;
     for (int64_t i = 0; i < n * no; i++)
         worst = fmax(worst, fabs(pw[i] - pd[i]));
@@ -328,7 +328,7 @@ START_TEST(test_ridge_wide)
     am_params p = params_of(&am_learner_ridge, items, 1);
     am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
     am_model *m = fit_ok(&am_learner_ridge, &a);
-    ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(fabs(out[i] - y[i]) < 1e-10, "row %d: %.17g vs %g", i, out[i], y[i]);
     am_model_free(m);
@@ -346,7 +346,7 @@ START_TEST(test_no_features)
     am_params p = params_of(&am_learner_ridge, NULL, 0);
     am_fit_args a = fit_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
     am_model *m = fit_ok(&am_learner_ridge, &a);
-    ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 14.0 / 10.0, 1e-14);
     am_model_free(m);
 
@@ -354,7 +354,7 @@ START_TEST(test_no_features)
     p = params_of(&am_learner_logreg, items, 1);
     a = fit_args(&x, y, w, AM_TASK_MULTICLASS, 3, &p);
     m = fit_ok(&am_learner_logreg, &a);
-    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 2.0 / 10.0, 1e-7);
     ck_assert_double_eq_tol(out[1], 2.0 / 10.0, 1e-7);
     ck_assert_double_eq_tol(out[2], 6.0 / 10.0, 1e-7);
@@ -364,7 +364,7 @@ START_TEST(test_no_features)
     const char *none[] = {"fit_intercept=false"};
     p = params_of(&am_learner_logreg, none, 1);
     m = fit_ok(&am_learner_logreg, &a);
-    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 1.0 / 3.0, 1e-15);
     am_model_free(m);
     am_matrix_fini(&x);
@@ -518,7 +518,7 @@ START_TEST(test_logreg_probabilities)
     am_model *m = fit_ok(&am_learner_logreg, &a);
     ck_assert_int_eq(m->n_outputs, n_classes);
     double out[50 * 5];
-    ck_assert_int_eq(am_learner_logreg.predict(m, &xt, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &xt, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 50; i++) {
         double s = 0;
         for (int c = 0; c < n_classes; c++) {
@@ -552,7 +552,7 @@ START_TEST(test_logreg_clusters)
     am_fit_args a = fit_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
     am_model *m = fit_ok(&am_learner_logreg, &a);
     double out[90 * 3];
-    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 90; i++) {
         int best = 0;
         for (int c = 1; c < 3; c++)
@@ -588,7 +588,7 @@ START_TEST(test_logreg_separable_no_penalty)
     am_logreg_coef(m, &k, &coef, &icpt, &n_iter);
     ck_assert(am_all_finite(coef, (size_t)(3 * k)));
     double out[60 * 3];
-    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 60; i++) {
         ck_assert(am_all_finite(out + i * n_classes, (size_t)n_classes));
         ck_assert(out[i * n_classes + (int)y[i]] > 0.5);
@@ -642,7 +642,7 @@ START_TEST(test_constant)
     ck_assert_double_eq_tol(v[1], 0.5 / 6.0, 1e-15);
     ck_assert_double_eq_tol(v[2], 4.5 / 6.0, 1e-15);
     double out[15];
-    ck_assert_int_eq(am_learner_constant.predict(m, &x, 1, out, NULL), AM_OK);
+    ck_assert_int_eq(am_learner_constant.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert(out[12] == v[0] && out[13] == v[1] && out[14] == v[2]);
     am_model_free(m);
 
@@ -858,8 +858,8 @@ START_TEST(test_save_load_roundtrip)
     ck_assert_ptr_eq(m2->type, s.t);
     size_t n = (size_t)s.x.n_rows * (size_t)s.m->n_outputs;
     double *p1 = calloc(n, sizeof(double)), *p2 = calloc(n, sizeof(double));
-    ck_assert_int_eq(s.t->predict(s.m, &s.x, 1, p1, NULL), AM_OK);
-    ck_assert_int_eq(s.t->predict(m2, &s.x, 1, p2, NULL), AM_OK);
+    ck_assert_int_eq(s.t->predict(s.m, &s.x, 1, NULL, p1, NULL), AM_OK);
+    ck_assert_int_eq(s.t->predict(m2, &s.x, 1, NULL, p2, NULL), AM_OK);
     ck_assert(memcmp(p1, p2, n * sizeof(double)) == 0);
     /* Saving the loaded model gives the same bytes. */
     am_buf b2;
@@ -969,7 +969,7 @@ START_TEST(test_predict_shape_and_determinism)
     double out[5 * 4];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_int_eq(s.t->predict(s.m, &wrong, 1, out, &d), AM_ERR_ARG);
+    ck_assert_int_eq(s.t->predict(s.m, &wrong, 1, NULL, out, &d), AM_ERR_ARG);
     am_matrix_fini(&wrong);
     saved_fini(&s);
     saved_fini(&s2);
