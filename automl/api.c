@@ -343,7 +343,8 @@ static automl_status mark_learner(automl_session *s, const char *name, void *use
     return unknown_learner(s, name);
 }
 
-/* Fills list with the learners allowed by the learners / exclude_learners options. */
+/* Fills list with the learners allowed by the learners / exclude_learners options: those named
+ * in learners, or without it every learner but the on-request ones (k-NN), less the excluded. */
 static automl_status allowed_learners(automl_session *s, const am_learner_type **list,
                                       int32_t *n)
 {
@@ -360,7 +361,7 @@ static automl_status allowed_learners(automl_session *s, const am_learner_type *
         return st;
     *n = 0;
     for (int32_t i = 0; i < total; i++)
-        if ((!s->learners || include[i]) && !exclude[i])
+        if ((s->learners ? include[i] : !am_learner_at(i)->on_request) && !exclude[i])
             list[(*n)++] = am_learner_at(i);
     if (*n == 0)
         return am_api_failf(s, AUTOML_ERR_CONFIG, "no learner left to search after "

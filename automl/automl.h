@@ -95,7 +95,8 @@ AUTOML_API void automl_session_free(automl_session *s);
  *   max_trials        0 = no limit                                          (default 0)
  *   exit_score        stop once a trial reaches this validation score    (default none)
  *   patience          stop after N trials without improvement, 0 = off      (default 0)
- *   learners          comma-separated allowed learners                (default all fit)
+ *   learners          comma-separated allowed learners  (default: all that fit the task, but
+ *                     knn, which is searched only when named here)
  *   exclude_learners  comma-separated learners to leave out
  *   cv                k-fold cross-validation with k folds (>= 2)
  *   holdout           hold out this fraction (0, 1) for validation

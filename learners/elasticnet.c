@@ -30,13 +30,16 @@
  * it and for l1_ratio = 0. Both work here, with the stopping rules described at
  * stopping_measure.
  *
+ * Threads: the setup's pass over the columns uses a->n_threads (each column is one thread's
+ * work, so nothing depends on the count); the sweeps are sequential by nature, and BLAS runs on
+ * whatever threads its caller gave it.
+ *
  * The code is split by phase: the centred problem (setup), the coordinate sweeps of each mode,
  * the stopping measure, the alpha path, and the model around it (fit, predict, save, load). */
 #include "elasticnet.h"
 #include "internal.h"
 
 #include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -77,6 +80,7 @@ static const am_param_table enet_params = {"elasticnet", enet_desc,
  * p / ENET_LAZY_SHARE) have; then the whole matrix at once. */
 #define ENET_LAZY_MIN 4
 #define ENET_LAZY_SHARE 16
+#define ENET_PACK_MAX ((size_t)32 << 20) /* largest packed active block, bytes */
 
 typedef struct enet_model {
     am_model base;
@@ -88,8 +92,8 @@ typedef struct enet_model {
 /* ---- setup: the centred, weighted problem ---------------------------------------------------- */
 
 /* What the solver sees: P(beta) = 1/2 sum_i v_i (yc_i - xc_i.beta)^2 + penalties, with xc, yc
- * centred by v when an intercept is fitted. x itself is never copied: centring is applied on
- * the fly, so the fit needs O(n + p) memory besides the Gram cache. */
+ * centred by v when an intercept is fitted. x itself is never copied whole: centring is applied
+ * on the fly, so the fit needs O(n + p) memory besides the Gram cache. */
 typedef struct enet_data {
     const am_matrix *x;
     int64_t n, p;
@@ -195,6 +199,12 @@ typedef struct enet_solver {
     double *gram;
     int64_t *slot; /* p: feature k's column, or -1 before it enters */
     int64_t n_slots, cap;
+    /* Covariance mode, while cycling over the active set: its block of the Gram matrix and its
+     * c and diag, packed so that an update is one contiguous pass (gathering each element from
+     * the Gram columns took most of the time on wide problems). */
+    double *gaa; /* n_active x n_active */
+    size_t gaa_cap;
+    double *ca, *da; /* p each, first n_active used */
     /* Naive mode: r_i = v_i (yc_i - xc_i.beta). Covariance mode: scratch for a Gram column. */
     double *r;
     int32_t max_iter;
@@ -204,6 +214,7 @@ typedef struct enet_solver {
 
 static void solver_fini(enet_solver *sv)
 {
+    am_free(sv->gaa);
     am_free(sv->gram);
     am_free(sv->active);
     am_free(sv->beta);
@@ -217,7 +228,7 @@ static am_status solver_init(enet_solver *sv, const enet_data *dt, am_enet_mode 
     sv->dt = dt;
     sv->mode = mode;
     size_t p = (size_t)AM_MAX(dt->p, 1);
-    sv->beta = am_calloc(p, 2 * sizeof(double));
+    sv->beta = am_calloc(p, 4 * sizeof(double));
     sv->active = am_malloc_array(p, 2 * sizeof(int64_t));
     sv->r = am_malloc_array((size_t)dt->n, sizeof(double));
     if (!sv->beta || !sv->active || !sv->r) {
@@ -225,6 +236,8 @@ static am_status solver_init(enet_solver *sv, const enet_data *dt, am_enet_mode 
         return am_fail(d, AM_ERR_NOMEM, "elasticnet: out of memory for the solver");
     }
     sv->c = sv->beta + p;
+    sv->ca = sv->c + p;
+    sv->da = sv->ca + p;
     sv->slot = sv->active + p;
     for (int64_t j = 0; j < dt->p; j++)
         sv->slot[j] = -1;
@@ -420,6 +433,64 @@ static double cov_active_sweep(enet_solver *sv)
     return moved;
 }
 
+/* Packs the active block for active_loop; *packed stays false (the sweeps then gather from
+ * the Gram columns) when the block would exceed ENET_PACK_MAX bytes. */
+static am_status cov_pack(enet_solver *sv, bool *packed, am_diag *d)
+{
+    int64_t na = sv->n_active, p = sv->dt->p;
+    size_t need;
+    *packed = false;
+    if (!am_size_mul((size_t)na, (size_t)na, &need) || need > ENET_PACK_MAX / sizeof(double))
+        return AM_OK;
+    if (need > sv->gaa_cap) {
+        double *g = am_realloc(sv->gaa, need * sizeof(double));
+        if (!g)
+            return am_fail(d, AM_ERR_NOMEM, "elasticnet: out of memory for the active block "
+                           "of %lld features", (long long)na);
+        sv->gaa = g;
+        sv->gaa_cap = need;
+    }
+    for (int64_t a = 0; a < na; a++) {
+        int64_t j = sv->active[a];
+        const double *g = sv->gram + sv->slot[j] * p;
+        double *dst = sv->gaa + a * na;
+        for (int64_t e = 0; e < na; e++)
+            dst[e] = g[sv->active[e]];
+        sv->ca[a] = sv->c[j];
+        sv->da[a] = sv->dt->diag[j];
+    }
+    *packed = true;
+    return AM_OK;
+}
+
+/* cov_active_sweep on the packed block: the same updates in the same order. */
+static double cov_packed_sweep(enet_solver *sv)
+{
+    int64_t na = sv->n_active;
+    double moved = 0;
+    for (int64_t a = 0; a < na; a++) {
+        int64_t j = sv->active[a];
+        double old = sv->beta[j];
+        double b = coord_min(sv->ca[a] + sv->da[a] * old, sv->l1, sv->da[a] + sv->l2);
+        if (b == old)
+            continue;
+        double delta = b - old;
+        sv->beta[j] = b;
+        const double *g = sv->gaa + a * na;
+        double *ca = sv->ca;
+        for (int64_t e = 0; e < na; e++)
+            ca[e] -= delta * g[e];
+        moved = fmax(moved, sv->da[a] * delta * delta);
+    }
+    return moved;
+}
+
+static void cov_unpack(enet_solver *sv)
+{
+    for (int64_t a = 0; a < sv->n_active; a++)
+        sv->c[sv->active[a]] = sv->ca[a];
+}
+
 /* ---- naive mode ----------------------------------------------------------------------------- */
 
 static double naive_grad(const enet_solver *sv, int64_t j)
@@ -555,13 +626,13 @@ static double stopping_measure(const enet_solver *sv, double ry)
     return gap;
 }
 
-/* Refreshes c and returns the stopping measure of the current beta. */
+/* The stopping measure right after a full sweep. Covariance mode: c is current, because the
+ * sweep started from a fresh one and updated all of it. Naive mode: c is computed here. */
 static double current_measure(enet_solver *sv)
 {
     const enet_data *dt = sv->dt;
     double ry;
     if (sv->mode == AM_ENET_COVARIANCE) {
-        cov_refresh(sv);
         ry = dt->yy;
         for (int64_t j = 0; j < dt->p; j++)
             ry -= sv->beta[j] * dt->xty[j];
@@ -588,9 +659,31 @@ static am_status full_sweep(enet_solver *sv, bool *changed, am_diag *d)
                                           : naive_full_sweep(sv, changed, d);
 }
 
-static double active_sweep(enet_solver *sv)
+/* Cycles over the active set until the largest move is at most settle, leaving the last of
+ * the max_iter sweeps for a full one. */
+static am_status active_loop(enet_solver *sv, double settle, enet_outcome *o, am_diag *d)
 {
-    return sv->mode == AM_ENET_COVARIANCE ? cov_active_sweep(sv) : naive_active_sweep(sv);
+    if (sv->n_active == 0 || o->sweeps >= sv->max_iter - 1)
+        return AM_OK;
+    bool packed = false;
+    am_status st = AM_OK;
+    if (sv->mode == AM_ENET_COVARIANCE && (st = cov_pack(sv, &packed, d)) != AM_OK)
+        return st;
+    while (o->sweeps < sv->max_iter - 1) {
+        if (am_stop_hit(sv->stop)) {
+            st = am_fail(d, AM_ERR_CANCELLED, "elasticnet: stopped during the fit");
+            break;
+        }
+        double moved = packed ? cov_packed_sweep(sv)
+                       : sv->mode == AM_ENET_COVARIANCE ? cov_active_sweep(sv)
+                                                         : naive_active_sweep(sv);
+        o->sweeps++;
+        if (moved <= settle)
+            break;
+    }
+    if (packed)
+        cov_unpack(sv);
+    return st;
 }
 
 /* Solves at the penalties in sv from the current beta. Every sweep (full or active) counts
@@ -622,14 +715,8 @@ static am_status solve_alpha(enet_solver *sv, enet_outcome *o, am_diag *d)
             return AM_OK;
         if (!changed)
             settle *= 0.1;
-        while (sv->n_active > 0 && o->sweeps < sv->max_iter - 1) {
-            if (am_stop_hit(sv->stop))
-                return am_fail(d, AM_ERR_CANCELLED, "elasticnet: stopped during the fit");
-            double moved = active_sweep(sv);
-            o->sweeps++;
-            if (moved <= settle)
-                break;
-        }
+        if ((st = active_loop(sv, settle, o, d)) != AM_OK)
+            return st;
     }
 }
 
@@ -780,6 +867,8 @@ static void log_outcome(const am_fit_args *a, const am_enet_info *info, double a
 am_status am_elasticnet_fit_mode(const am_fit_args *a, am_enet_mode mode, am_model **out,
                                  am_diag *d)
 {
+    if (mode != AM_ENET_AUTO && mode != AM_ENET_COVARIANCE && mode != AM_ENET_NAIVE)
+        return am_fail(d, AM_ERR_ARG, "elasticnet: unknown solver mode %d", (int)mode);
     am_status st = check_fit_args(a, d);
     if (st != AM_OK)
         return st;

@@ -392,6 +392,28 @@ static inline double clean_distance(double v)
     return v >= 0 ? v : (v < 0 ? 0.0 : INFINITY);
 }
 
+/* Turns one query's row of the tile into finished distances, in place. One loop per metric
+ * with nothing that depends on the heap, so the compiler can vectorise it. */
+static void finish_row(int32_t metric, double qn, const double *xn, double *row, int64_t nt)
+{
+    switch (metric) {
+    case METRIC_EUCLIDEAN:
+        for (int64_t t = 0; t < nt; t++)
+            row[t] = clean_distance(qn + row[t] + xn[t]);
+        break;
+    case METRIC_COSINE:
+        for (int64_t t = 0; t < nt; t++) {
+            double v = clean_distance(1.0 + row[t]);
+            row[t] = v > 2.0 ? 2.0 : v;
+        }
+        break;
+    default:
+        for (int64_t t = 0; t < nt; t++)
+            row[t] = clean_distance(row[t]);
+        break;
+    }
+}
+
 /* Finishes the tile's distances and offers them to each query's heap. The common case, a
  * distance no better than the worst kept one, costs one comparison: with tiles in row order a
  * tie is refused, which is the lower-row-wins rule. */
@@ -399,23 +421,18 @@ static void select_tile(const knn_model *km, const knn_plan *pl, knn_scratch *s,
                         int64_t t0, int64_t nt)
 {
     const double *xn = km->norm ? km->norm + t0 : NULL;
+    int64_t k = pl->k;
     for (int64_t i = 0; i < nq; i++) {
-        const double *row = s->tile + i * nt;
-        knn_slot *h = s->heap + i * pl->k;
-        int64_t *fill = &s->fill[i];
-        double qn = s->qnorm[i];
+        double *row = s->tile + i * nt;
+        knn_slot *h = s->heap + i * k;
+        int64_t fill = s->fill[i];
+        finish_row(km->metric, s->qnorm[i], xn, row, nt);
         for (int64_t t = 0; t < nt; t++) {
-            double v = row[t];
-            if (km->metric == METRIC_EUCLIDEAN)
-                v = clean_distance(qn + v + xn[t]);
-            else if (km->metric == METRIC_COSINE)
-                v = fmin(clean_distance(1.0 + v), 2.0);
-            else
-                v = clean_distance(v);
-            if (*fill == pl->k && !(v < h[0].d))
+            if (fill == k && !(row[t] < h[0].d))
                 continue;
-            heap_offer(h, fill, pl->k, (knn_slot){v, t0 + t});
+            heap_offer(h, &fill, k, (knn_slot){row[t], t0 + t});
         }
+        s->fill[i] = fill;
     }
 }
 
@@ -563,12 +580,12 @@ static am_status knn_predict(const am_model *m, const am_matrix *x, int32_t n_th
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < n_blocks; b++) {
-            int halt, halt2;
+            int out_of_memory, stopped;
 #pragma omp atomic read
-            halt = nomem;
+            out_of_memory = nomem;
 #pragma omp atomic read
-            halt2 = cancelled;
-            if (halt || halt2 || !ready)
+            stopped = cancelled;
+            if (out_of_memory || stopped || !ready)
                 continue;
             /* The stop check before each block: k-NN's cost is here, not in fit, so this is
              * what lets a deadline end a trial that is predicting. */
@@ -711,6 +728,7 @@ const am_learner_type am_learner_knn = {
                "closest training rows",
     .tasks = AM_TASK_BINARY | AM_TASK_MULTICLASS | AM_TASK_REGRESSION,
     .needs = AM_NEEDS_SCALED,
+    .on_request = true,
     .params = &knn_params,
     .format_version = 1,
     .check = NULL,

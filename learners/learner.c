@@ -12,7 +12,9 @@ static const am_learner_type *const registry[] = {
     &am_learner_rf,
     &am_learner_extra_trees,
     &am_learner_ridge,
+    &am_learner_elasticnet,
     &am_learner_logreg,
+    &am_learner_knn,
     &am_learner_constant,
 };
 

@@ -62,6 +62,9 @@ struct am_learner_type {
     const char *summary; /* one line for `automl help` */
     unsigned tasks;      /* mask of am_task */
     unsigned needs;      /* mask of AM_NEEDS_* */
+    /* Left out of the default portfolio; searched only when named (its cost does not suit
+     * every dataset: k-NN predicts in time rows x rows). */
+    bool on_request;
     const am_param_table *params;
     uint32_t format_version; /* of this learner's saved payload */
     /* Cross-parameter and data checks beyond the table's ranges; may be NULL. */

@@ -169,6 +169,8 @@ START_TEST(fit_json_is_one_object)
                           "\"search\":", "\"refit\":", "\"save\":"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         ck_assert_msg(strstr(out_text, keys[i]), "json lacks %s: %s", keys[i], out_text);
+    /* k-NN is searched only when named. */
+    ck_assert_msg(!strstr(out_text, "knn"), "knn in a default search: %s", out_text);
     /* The human leaderboard went to standard error. */
     assert_err_has("rank");
 }
@@ -240,6 +242,17 @@ START_TEST(estimator_mode)
     ck_assert_str_eq(one, out_text);
     ck_assert_int_eq(run("predict", model, DATA "concrete_test.csv", "--threads", "0", NULL), 3);
     assert_err_has("threads=0");
+
+    /* k-NN, alone and in a search that names it. */
+    code = run("fit", DATA "pima_diabetes_train.csv", "--target", "diabetes", "--learner", "knn",
+               "--param", "n_neighbors=25", "--param", "weights=distance", "-o", model, NULL);
+    ck_assert_msg(code == 0, "knn fit failed: %s", err_text);
+    code = run("evaluate", model, DATA "pima_diabetes_test.csv", "--json", NULL);
+    ck_assert_msg(atof(strstr(out_text, "\"auc\":") + 6) > 0.75, "knn test AUC: %s", out_text);
+    code = run("fit", DATA "pima_diabetes_train.csv", "--target", "diabetes", "--learners",
+               "knn,logreg", "--max-trials", "4", "--json", "-o", model, NULL);
+    ck_assert_msg(code == 0, "knn search failed: %s", err_text);
+    ck_assert_ptr_nonnull(strstr(out_text, "\"knn\""));
 
     code = run("help", "learner", "logreg", NULL);
     ck_assert_int_eq(code, 0);

@@ -226,6 +226,71 @@ START_TEST(test_kkt_path)
 }
 END_TEST
 
+/* The objective the learner minimises, from the raw data (weights normalised to sum 1). */
+static double objective(const am_matrix *x, const double *y, const double *w, double alpha,
+                        double l1r, const double *beta, double b)
+{
+    double sw = 0, loss = 0, n1 = 0, n2 = 0;
+    for (int64_t i = 0; i < x->n_rows; i++) {
+        double f = b;
+        for (int64_t j = 0; j < x->n_cols; j++)
+            f += AM_AT(x, i, j) * beta[j];
+        double wi = w ? w[i] : 1.0;
+        sw += wi;
+        loss += wi * (y[i] - f) * (y[i] - f);
+    }
+    for (int64_t j = 0; j < x->n_cols; j++) {
+        n1 += fabs(beta[j]);
+        n2 += beta[j] * beta[j];
+    }
+    return 0.5 * loss / sw + alpha * l1r * n1 + 0.5 * alpha * (1 - l1r) * n2;
+}
+
+/* The stopping rule is scikit-learn's: at the default tol the fit stops with a duality gap of
+ * at most tol * var_w(y), and the gap it reports really bounds how far the objective is from
+ * the optimum (found here with tol = 1e-14). */
+START_TEST(test_gap_bounds_suboptimality)
+{
+    double l1r = path_l1_ratios[_i];
+    am_rng r;
+    am_rng_seed(&r, 17 + (uint64_t)_i);
+    int64_t n = 60, p = 10;
+    am_matrix x;
+    double y[60], w[60];
+    correlated_problem(&x, y, n, p, &r);
+    for (int64_t i = 0; i < n; i++)
+        w[i] = 0.5 + am_rng_uniform(&r);
+    double tol_abs = 1e-4 * wcov(y, y, w, n);
+    static const double fractions[] = {0.5, 0.05, 1e-3};
+    for (size_t k = 0; k < AM_COUNT(fractions); k++) {
+        double alpha = fractions[k] * alpha_max_of(&x, y, w, l1r > 0 ? l1r : 1.0);
+        char a1[64], a2[64];
+        snprintf(a1, sizeof(a1), "alpha=%.17g", alpha);
+        snprintf(a2, sizeof(a2), "l1_ratio=%.17g", l1r);
+        const char *items[] = {a1, a2};
+        am_params pd = enet_params(items, 2), pt = enet_numbers(alpha, l1r, 1e-14);
+        am_fit_args ad = fit_args(&x, y, w, &pd), at = fit_args(&x, y, w, &pt);
+        am_model *md = fit_ok(&ad), *mt = fit_ok(&at);
+        am_enet_info info = am_elasticnet_info(md);
+        ck_assert(info.converged);
+        ck_assert_msg(fabs(info.tol_abs - tol_abs) <= 1e-12 * tol_abs, "tol_abs %g, want %g",
+                      info.tol_abs, tol_abs);
+        ck_assert(info.gap <= info.tol_abs);
+        const double *bd, *bt;
+        double id, it;
+        am_elasticnet_coef(md, &bd, &id);
+        am_elasticnet_coef(mt, &bt, &it);
+        double sub = objective(&x, y, w, alpha, l1r, bd, id) -
+                     objective(&x, y, w, alpha, l1r, bt, it);
+        ck_assert_msg(sub <= info.gap + 1e-13, "l1_ratio %g alpha %g: suboptimality %g > gap %g",
+                      l1r, alpha, sub, info.gap);
+        am_model_free(md);
+        am_model_free(mt);
+    }
+    am_matrix_fini(&x);
+}
+END_TEST
+
 /* ---- reference solutions -------------------------------------------------------------------- */
 
 /* A small weighted problem (6 x 3) solved independently: proximal gradient on (b, beta) with
@@ -601,6 +666,35 @@ START_TEST(test_wide_duplicated)
             ck_assert(beta[3] * beta[7] >= 0 && beta[3] + beta[7] != 0);
         am_model_free(m);
     }
+    am_matrix_fini(&x);
+}
+END_TEST
+
+/* More features than the Gram budget allows (p^2 doubles > 128 MiB): the automatic choice is
+ * the naive mode, which still meets the conditions. */
+START_TEST(test_many_features_naive)
+{
+    am_rng r;
+    am_rng_seed(&r, 75);
+    int64_t n = 25, p = 4200;
+    am_matrix x;
+    double y[25];
+    correlated_problem(&x, y, n, p, &r);
+    double alpha = 0.3 * alpha_max_of(&x, y, NULL, 1.0), tol = 1e-10;
+    am_params pr = enet_numbers(alpha, 1.0, tol);
+    am_fit_args a = fit_args(&x, y, NULL, &pr);
+    am_model *m = fit_ok(&a);
+    am_enet_info info = am_elasticnet_info(m);
+    ck_assert_int_eq(info.mode, AM_ENET_NAIVE);
+    ck_assert(info.converged);
+    const double *beta;
+    double b;
+    am_elasticnet_coef(m, &beta, &b);
+    double v = kkt_violation(&x, y, NULL, alpha, 1.0, beta, b);
+    ck_assert_msg(v <= kkt_bound(&x, y, NULL, tol), "KKT violation %g", v);
+    am_model_free(m);
+    /* A mode that does not exist is refused. */
+    ck_assert_int_eq(am_elasticnet_fit_mode(&a, (am_enet_mode)7, &m, NULL), AM_ERR_ARG);
     am_matrix_fini(&x);
 }
 END_TEST
@@ -982,6 +1076,7 @@ static Suite *enet_suite(void)
     TCase *tc = tcase_create("optimality");
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_kkt_path, 0, (int)AM_COUNT(path_l1_ratios));
+    tcase_add_loop_test(tc, test_gap_bounds_suboptimality, 0, (int)AM_COUNT(path_l1_ratios));
     tcase_add_loop_test(tc, test_reference_prox, 0, (int)AM_COUNT(small_cases));
     tcase_add_loop_test(tc, test_reference_sklearn, 0, (int)AM_COUNT(sklearn_cases));
     tcase_add_loop_test(tc, test_matches_ridge, 0, 2);
@@ -994,6 +1089,7 @@ static Suite *enet_suite(void)
     tcase_add_test(tc, test_threads_identical);
     tcase_add_loop_test(tc, test_modes_agree, 0, 2);
     tcase_add_loop_test(tc, test_wide_duplicated, 0, 2);
+    tcase_add_test(tc, test_many_features_naive);
     tcase_add_test(tc, test_constant_target);
     tcase_add_test(tc, test_no_features);
     tcase_add_test(tc, test_no_intercept);
