@@ -47,8 +47,12 @@ static am_status predict_frame(const automl_session *s, const automl_model *m, c
     *pred = am_malloc_array((size_t)(n_rows > 0 ? n_rows : 1), sizeof(double) * (size_t)k);
     if (!*pred)
         st = am_fail(d, AM_ERR_NOMEM, "out of memory for %lld predictions", (long long)n_rows);
-    else
+    else {
+        /* Learners that use BLAS here either share rows out among threads themselves (k-NN) or
+         * make one memory-bound call (linear models): single-threaded BLAS suits both. */
+        am_blas_set_threads(1);
         st = m->learner->predict(m->model, &x, s->threads, NULL, *pred, d);
+    }
     am_matrix_fini(&x);
     if (st != AM_OK) {
         am_free(*pred);

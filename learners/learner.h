@@ -92,6 +92,10 @@ struct am_learner_type {
     /* Per-feature importance: total gain of the splits on each feature and how many splits use
      * it (arrays of m->n_features, filled here). NULL when the learner has none. */
     void (*importance)(const am_model *m, double *gain, double *splits);
+    /* Linear models: the coefficients on the model's features, k columns of m->n_features
+     * (column-major; k = 1, or one per class for multinomial models), and k intercepts. Returns
+     * k, or 0 when coef/intercept are NULL (a query of k alone). NULL when the learner has none. */
+    int32_t (*coefficients)(const am_model *m, double *coef, double *intercept);
 };
 
 /* Registry: a const list, no mutable globals. */

@@ -23,9 +23,13 @@
 
 #include "search.h"
 
-/* In libopenblas, which the search links; declared here so no OpenBLAS header is needed.
- * Trials run side by side on single-threaded BLAS; the refit gets every thread back. */
+/* In libopenblas, which the search links; declared here so no OpenBLAS header is needed. */
 void openblas_set_num_threads(int);
+
+void am_blas_set_threads(int32_t n)
+{
+    openblas_set_num_threads((int)AM_MAX(n, 1));
+}
 
 enum { VARIANT_PLAIN = 0, VARIANT_SCALED = 1, VARIANT_BINNED = 2, N_VARIANTS = 3 };
 
@@ -773,7 +777,7 @@ static am_exit_reason criterion_met(const search_state *s)
 
 static void run_batch(const search_state *s, trial_slot *slots, int32_t nb, const am_stop *stop)
 {
-    openblas_set_num_threads(1);
+    am_blas_set_threads(1);
 #pragma omp parallel for num_threads(s->o->n_threads) schedule(dynamic, 1)
     for (int32_t b = 0; b < nb; b++)
         run_trial(s, &slots[b], stop);
@@ -897,7 +901,7 @@ static am_status refit_all_rows(search_state *s, const am_learner_type *learner,
             .stop = &stop,
             .log = s->log,
         };
-        openblas_set_num_threads(o->n_threads);
+        am_blas_set_threads(o->n_threads);
         st = am_learner_fit(learner, &a, &model, d);
     }
     am_matrix_fini(&x);

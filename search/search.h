@@ -132,6 +132,11 @@ typedef struct am_search_result {
  * task, learner not fit for the task), AM_ERR_DATA (target problems), AM_ERR_CANCELLED (the
  * budget ended before any trial finished and no model could be fitted), AM_ERR_NOMEM. A trial
  * that fails is recorded on the leaderboard, not returned. */
+/* OpenBLAS's thread count from here on (process-wide, set explicitly rather than left to its
+ * default): 1 while trials run side by side and around predictions that share rows out among
+ * threads themselves; the thread count for a single fit (the refit, estimator mode). */
+void am_blas_set_threads(int32_t n);
+
 am_status am_search_run(const am_frame *f, int32_t target_col, const am_search_options *o,
                         const am_logger *log, am_search_result *out, am_diag *d);
 void am_search_result_fini(am_search_result *r);

@@ -1,0 +1,5 @@
+/* test_ridge.c — placeholder until the ridge path lands. */
+int main(void)
+{
+    return 0;
+}
