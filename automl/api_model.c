@@ -575,6 +575,56 @@ automl_status automl_model_importance(const automl_model *m, double *gain, doubl
     return AUTOML_OK;
 }
 
+/* The learner's coefficients in new arrays: *k columns of the model's features and *k
+ * intercepts. The callback is handed buffers for one column per output, the most a linear model
+ * has, instead of being asked for k with NULL buffers first, so the answer does not depend on
+ * how a learner treats that query. AUTOML_ERR_ARG when the learner has none. */
+static automl_status fetch_coefficients(const automl_model *m, int32_t *k, double **coef,
+                                        double **intercept)
+{
+    *k = 0;
+    *coef = *intercept = NULL;
+    if (!m->learner->coefficients || !m->model)
+        return AUTOML_ERR_ARG;
+    int64_t p = m->model->n_features;
+    int32_t k_max = AM_MAX(m->model->n_outputs, 1);
+    double *c = am_malloc_array((size_t)p + 1, (size_t)k_max * sizeof(double));
+    double *b = am_malloc_array((size_t)k_max, sizeof(double));
+    int32_t got = c && b ? m->learner->coefficients(m->model, c, b) : 0;
+    if (got < 1 || got > k_max) {
+        am_free(c);
+        am_free(b);
+        return c && b ? AUTOML_ERR_INTERNAL : AUTOML_ERR_NOMEM;
+    }
+    *k = got;
+    *coef = c;
+    *intercept = b;
+    return AUTOML_OK;
+}
+
+automl_status automl_model_coefficients(const automl_model *m, int32_t *k, double *coef,
+                                        double *intercept)
+{
+    if (k)
+        *k = 0;
+    if (!m || !k || !m->learner->coefficients)
+        return AUTOML_ERR_ARG;
+    int32_t got;
+    double *c, *b;
+    automl_status st = fetch_coefficients(m, &got, &c, &b);
+    if (st != AUTOML_OK)
+        return st;
+    size_t p = (size_t)m->model->n_features;
+    if (coef)
+        memcpy(coef, c, (size_t)got * p * sizeof(double));
+    if (intercept)
+        memcpy(intercept, b, (size_t)got * sizeof(double));
+    *k = got;
+    am_free(c);
+    am_free(b);
+    return AUTOML_OK;
+}
+
 int32_t automl_model_n_trials(const automl_model *m)
 {
     return m ? m->n_board : 0;
@@ -757,6 +807,54 @@ static void json_importance(const automl_model *m, am_text *t)
     am_free(order);
 }
 
+/* One class name for the per-class layout: the label, or the class index if there is none. */
+static void json_class(const automl_model *m, am_text *t, int32_t c)
+{
+    if (m->target.task != AM_TASK_REGRESSION && c < m->target.labels.n)
+        am_text_json_str(t, m->target.labels.items[c]);
+    else
+        am_text_addf(t, "\"%d\"", (int)c);
+}
+
+/* "coefficients" and "intercept" of linear models, every feature in feature order. One column:
+ * [{"feature":name,"value":x},...] and a number. k columns (one per class):
+ * {"classes":[labels],"features":[{"feature":name,"values":[k numbers]},...]} and k numbers. */
+static void json_coefficients(const automl_model *m, am_text *t)
+{
+    int32_t k;
+    double *c, *b;
+    automl_status st = fetch_coefficients(m, &k, &c, &b);
+    if (st != AUTOML_OK) {
+        t->failed |= st == AUTOML_ERR_NOMEM;
+        return;
+    }
+    int64_t p = m->model->n_features;
+    am_text_add(t, k == 1 ? ",\"coefficients\":[" : ",\"coefficients\":{\"classes\":[");
+    for (int32_t i = 0; k > 1 && i < k; i++) {
+        am_text_add(t, i ? "," : "");
+        json_class(m, t, i);
+    }
+    am_text_add(t, k == 1 ? "" : "],\"features\":[");
+    for (int64_t j = 0; j < p; j++) {
+        am_text_add(t, j ? ",{\"feature\":" : "{\"feature\":");
+        am_text_json_str(t, am_featurizer_feature_name(m->featurizer, j));
+        am_text_add(t, k == 1 ? ",\"value\":" : ",\"values\":[");
+        for (int32_t i = 0; i < k; i++) {
+            am_text_add(t, i ? "," : "");
+            am_text_json_num(t, c[j + (int64_t)i * p]);
+        }
+        am_text_add(t, k == 1 ? "}" : "]}");
+    }
+    am_text_add(t, k == 1 ? "],\"intercept\":" : "]},\"intercept\":[");
+    for (int32_t i = 0; i < k; i++) {
+        am_text_add(t, i ? "," : "");
+        am_text_json_num(t, b[i]);
+    }
+    am_text_add(t, k == 1 ? "" : "]");
+    am_free(c);
+    am_free(b);
+}
+
 automl_status automl_model_inspect_json(const automl_model *m, char **json)
 {
     if (!m || !json)
@@ -774,6 +872,8 @@ automl_status automl_model_inspect_json(const automl_model *m, char **json)
     json_schema(m, &t);
     if (m->learner->importance)
         json_importance(m, &t);
+    if (m->learner->coefficients)
+        json_coefficients(m, &t);
     am_text_add(&t, ",\"leaderboard\":");
     json_board(m, &t);
     am_text_add(&t, "}");

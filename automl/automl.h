@@ -192,6 +192,16 @@ AUTOML_API const char *automl_model_feature_name(const automl_model *m, int64_t 
  * model's learner has no importance (linear models: see the coefficients in inspect). */
 AUTOML_API automl_status automl_model_importance(const automl_model *m, double *gain,
                                                  double *splits);
+/* Coefficients of linear models (ridge, elasticnet, logreg) on the automl_model_n_features
+ * standardised features: *k columns, column-major, so coef holds *k * n_features values
+ * (caller array) and intercept *k; either may be NULL (both NULL: learn *k first). *k is 1 for
+ * regression and binary models (a binary model's column gives the log-odds of its second class
+ * label) and one per class, in class label order, for multinomial ones. A model's raw output is
+ * intercept + coef . features (the value, the log-odds or the class score). AUTOML_ERR_ARG, with
+ * *k = 0, when m or k is NULL or the model's learner has no coefficients (tree models: see
+ * automl_model_importance); AUTOML_ERR_NOMEM. Reads the model only: thread-safe. */
+AUTOML_API automl_status automl_model_coefficients(const automl_model *m, int32_t *k,
+                                                   double *coef, double *intercept);
 /* Why the search stopped: "time_budget", "max_trials", "exit_score", "patience", "cancelled",
  * "single_fit". */
 AUTOML_API const char *automl_model_exit_reason(const automl_model *m);

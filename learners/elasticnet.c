@@ -1011,6 +1011,17 @@ am_enet_info am_elasticnet_info(const am_model *m)
     return ((const enet_model *)m)->info;
 }
 
+/* For inspect: one column of coefficients. */
+static int32_t enet_coefficients(const am_model *m, double *coef, double *intercept)
+{
+    const enet_model *em = (const enet_model *)m;
+    if (coef && m->n_features > 0)
+        memcpy(coef, em->coef, (size_t)m->n_features * sizeof(double));
+    if (intercept)
+        *intercept = em->intercept;
+    return 1;
+}
+
 const am_learner_type am_learner_elasticnet = {
     .name = "elasticnet",
     .summary = "linear least squares with L1 and L2 penalties (lasso at l1_ratio=1), by "
@@ -1026,4 +1037,5 @@ const am_learner_type am_learner_elasticnet = {
     .save = enet_save,
     .load = enet_load,
     .free = enet_free,
+    .coefficients = enet_coefficients,
 };

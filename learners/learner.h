@@ -93,8 +93,9 @@ struct am_learner_type {
      * it (arrays of m->n_features, filled here). NULL when the learner has none. */
     void (*importance)(const am_model *m, double *gain, double *splits);
     /* Linear models: the coefficients on the model's features, k columns of m->n_features
-     * (column-major; k = 1, or one per class for multinomial models), and k intercepts. Returns
-     * k, or 0 when coef/intercept are NULL (a query of k alone). NULL when the learner has none. */
+     * (column-major; k = 1, or one per class for multinomial models; k <= m->n_outputs), and k
+     * intercepts. Returns k; coef and intercept may be NULL to query k alone. A binary model's
+     * single column is the log-odds of its second class. NULL when the learner has none. */
     int32_t (*coefficients)(const am_model *m, double *coef, double *intercept);
 };
 

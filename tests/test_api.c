@@ -171,6 +171,111 @@ START_TEST(errors_leave_nothing_behind)
 }
 END_TEST
 
+/* ---- coefficients of linear models --------------------------------------------------------- */
+
+/* Three numeric columns a, b, c and a target y = 2 + 1.5 a - 0.7 b + 0.2 c + noise; the raw
+ * values go to `raw` (n x 3, row-major) when it is not NULL. */
+static void write_linear_csv(const char *path, int n, int first, double *raw, double *y)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "a,b,c,y\n");
+    for (int r = 0; r < n; r++) {
+        int i = first + r;
+        double v[3] = {(double)(i % 7) + 0.1 * i, 3.0 * cos((double)i), (double)((i * i) % 11)};
+        double t = 2.0 + 1.5 * v[0] - 0.7 * v[1] + 0.2 * v[2] + 0.3 * sin(3.0 * i);
+        fprintf(f, "%.17g,%.17g,%.17g,%.17g\n", v[0], v[1], v[2], t);
+        for (int j = 0; raw && j < 3; j++)
+            raw[3 * r + j] = v[j];
+        if (y)
+            y[r] = t;
+    }
+    fclose(f);
+}
+
+/* A ridge model exposes one column of coefficients on the standardised features: applied by
+ * hand to test rows standardised with the training rows' mean and population sd (what the
+ * featurizer documents), they reproduce the model's predictions; with centred features the
+ * intercept is the mean of y. A gbdt model has none. */
+START_TEST(linear_coefficients)
+{
+    enum { N = 60, T = 8 };
+    char train[128], test[128];
+    snprintf(train, sizeof(train), "%s/lin_train.csv", tmpdir);
+    snprintf(test, sizeof(test), "%s/lin_test.csv", tmpdir);
+    double xtr[3 * N], ytr[N], xte[3 * T];
+    write_linear_csv(train, N, 0, xtr, ytr);
+    write_linear_csv(test, T, 1000, xte, NULL);
+
+    automl_session *s = session_for("y", "0");
+    ck_assert_int_eq(automl_session_set(s, "learner", "ridge"), AUTOML_OK);
+    ck_assert_int_eq(automl_session_add_param(s, "alpha=0.3"), AUTOML_OK);
+    automl_model *m = NULL;
+    ck_assert_msg(automl_fit_csv(s, train, &m) == AUTOML_OK, "%s", automl_session_errmsg(s));
+    ck_assert_int_eq(automl_model_n_features(m), 3);
+
+    int32_t k = -1;
+    ck_assert_int_eq(automl_model_coefficients(m, &k, NULL, NULL), AUTOML_OK);
+    ck_assert_int_eq(k, 1);
+    double coef[3], b;
+    ck_assert_int_eq(automl_model_coefficients(m, &k, coef, &b), AUTOML_OK);
+    ck_assert_int_eq(k, 1);
+
+    double mean[3] = {0}, sd[3] = {0}, ymean = 0;
+    for (int i = 0; i < N; i++) {
+        ymean += ytr[i] / N;
+        for (int j = 0; j < 3; j++)
+            mean[j] += xtr[3 * i + j] / N;
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < 3; j++)
+            sd[j] += (xtr[3 * i + j] - mean[j]) * (xtr[3 * i + j] - mean[j]) / N;
+    ck_assert_double_eq_tol(b, ymean, 1e-10 * fabs(ymean));
+    /* The planted slopes, times each column's sd, shrunk a little by alpha. */
+    ck_assert(fabs(coef[0] / sqrt(sd[0]) - 1.5) < 0.05);
+    ck_assert(fabs(coef[1] / sqrt(sd[1]) + 0.7) < 0.05);
+
+    double pred[T];
+    int64_t n = 0;
+    ck_assert_int_eq(automl_predict_csv_values(s, m, test, pred, T, &n), AUTOML_OK);
+    ck_assert_int_eq(n, T);
+    for (int i = 0; i < T; i++) {
+        double want = b;
+        for (int j = 0; j < 3; j++)
+            want += coef[j] * (xte[3 * i + j] - mean[j]) / sqrt(sd[j]);
+        ck_assert_msg(fabs(pred[i] - want) <= 1e-9 * (1 + fabs(want)),
+                      "row %d: prediction %.17g, coefficients give %.17g", i, pred[i], want);
+    }
+
+    char *json = NULL;
+    ck_assert_int_eq(automl_model_inspect_json(m, &json), AUTOML_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"coefficients\":[{\"feature\":\"a\",\"value\":"));
+    ck_assert_ptr_nonnull(strstr(json, "{\"feature\":\"c\",\"value\":"));
+    ck_assert_ptr_nonnull(strstr(json, "],\"intercept\":"));
+    automl_free(json);
+
+    ck_assert_int_eq(automl_model_coefficients(NULL, &k, coef, &b), AUTOML_ERR_ARG);
+    ck_assert_int_eq(k, 0);
+    ck_assert_int_eq(automl_model_coefficients(m, NULL, coef, &b), AUTOML_ERR_ARG);
+    automl_model_free(m);
+    automl_session_free(s);
+
+    s = session_for("y", "0");
+    ck_assert_int_eq(automl_session_set(s, "learner", "gbdt"), AUTOML_OK);
+    ck_assert_int_eq(automl_session_add_param(s, "n_estimators=5"), AUTOML_OK);
+    m = NULL;
+    ck_assert_msg(automl_fit_csv(s, train, &m) == AUTOML_OK, "%s", automl_session_errmsg(s));
+    k = -1;
+    ck_assert_int_eq(automl_model_coefficients(m, &k, coef, &b), AUTOML_ERR_ARG);
+    ck_assert_int_eq(k, 0);
+    ck_assert_int_eq(automl_model_inspect_json(m, &json), AUTOML_OK);
+    ck_assert_ptr_null(strstr(json, "\"coefficients\""));
+    automl_free(json);
+    automl_model_free(m);
+    automl_session_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("api");
@@ -182,6 +287,7 @@ int main(void)
     tcase_add_test(tc, save_load_predict_identical);
     tcase_add_test(tc, cancel_before_fit_stops_quickly);
     tcase_add_test(tc, errors_leave_nothing_behind);
+    tcase_add_test(tc, linear_coefficients);
     suite_add_tcase(suite, tc);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);

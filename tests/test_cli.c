@@ -226,6 +226,7 @@ START_TEST(estimator_mode)
     code = run("inspect", model, "--json", NULL);
     ck_assert_int_eq(code, 0);
     ck_assert_ptr_nonnull(strstr(out_text, "\"importance\":[{\"feature\":"));
+    ck_assert_ptr_null(strstr(out_text, "\"coefficients\"")); /* trees have none */
     code = run("evaluate", model, DATA "credit_data_test.csv", "--json", NULL);
     ck_assert_int_eq(code, 0);
     ck_assert_msg(atof(strstr(out_text, "\"auc\":") + 6) > 0.8, "gbdt test AUC: %s", out_text);
@@ -258,6 +259,32 @@ START_TEST(estimator_mode)
     ck_assert_int_eq(code, 0);
     ck_assert_ptr_nonnull(strstr(out_text, "C "));
     ck_assert_ptr_nonnull(strstr(out_text, "penalty"));
+}
+END_TEST
+
+/* Linear models show their coefficients: the ten largest with their sign in text, every one
+ * (in feature order) and the intercept in JSON. */
+START_TEST(inspect_linear_coefficients)
+{
+    const char *learners[] = {"ridge", "elasticnet"};
+    for (int l = 0; l < 2; l++) {
+        const char *model = path_in("linear.automl");
+        int code = run("fit", DATA "concrete_train.csv", "--target", "compressive_strength",
+                       "--learner", learners[l], "--param", "alpha=0.1", "-o", model, NULL);
+        ck_assert_msg(code == 0, "%s fit failed: %s", learners[l], err_text);
+        ck_assert_int_eq(run("inspect", model, NULL), 0);
+        const char *section = strstr(out_text, "\ncoefficients  (");
+        ck_assert_msg(section, "%s: no coefficients section: %s", learners[l], out_text);
+        /* cement has the largest effect on strength: first, and positive. */
+        ck_assert_msg(strncmp(strchr(section + 1, '\n') + 1, "  cement ", 9) == 0, "%s", section);
+        ck_assert_ptr_nonnull(strstr(section, "+"));
+        ck_assert_ptr_nonnull(strstr(section, "(intercept)"));
+        ck_assert_int_eq(run("inspect", model, "--json", NULL), 0);
+        ck_assert_ptr_nonnull(strstr(out_text, "\"coefficients\":[{\"feature\":\"cement\","
+                                               "\"value\":"));
+        ck_assert_ptr_nonnull(strstr(out_text, "{\"feature\":\"age\",\"value\":"));
+        ck_assert_ptr_nonnull(strstr(out_text, "],\"intercept\":"));
+    }
 }
 END_TEST
 
@@ -508,6 +535,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, fit_json_is_one_object);
     tcase_add_test(tc, regression_and_inspect);
     tcase_add_test(tc, estimator_mode);
+    tcase_add_test(tc, inspect_linear_coefficients);
     tcase_add_test(tc, same_seed_same_model_bytes);
     tcase_add_test(tc, time_budget_is_kept);
     tcase_add_test(tc, interrupt_keeps_best_model);

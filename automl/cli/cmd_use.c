@@ -1,5 +1,6 @@
 /* cmd_use.c — the commands that use a saved model: predict, evaluate, inspect. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,57 @@ static void print_importance(const automl_model *m)
     free(splits);
 }
 
+/* Prints up to n_top of the p coefficients, largest magnitude first, with their sign; zeros
+ * (features a lasso dropped) are left out. */
+static void print_top_coefficients(const automl_model *m, const double *coef, int64_t p,
+                                   int n_top, const char *indent)
+{
+    bool *shown = calloc((size_t)p + 1, sizeof(bool));
+    if (!shown)
+        return;
+    for (int k = 0; k < n_top; k++) {
+        int64_t best = -1;
+        for (int64_t j = 0; j < p; j++)
+            if (!shown[j] && (best < 0 || fabs(coef[j]) > fabs(coef[best])))
+                best = j;
+        if (best < 0 || coef[best] == 0)
+            break;
+        printf("%s%-30s %+12.6g\n", indent, automl_model_feature_name(m, best), coef[best]);
+        shown[best] = true;
+    }
+    free(shown);
+}
+
+/* Linear models: the ten largest coefficients (three per class for multinomial models). They
+ * apply to standardised features, so their sizes compare. */
+static void print_coefficients(const automl_model *m)
+{
+    int32_t k = 0;
+    if (automl_model_coefficients(m, &k, NULL, NULL) != AUTOML_OK || k < 1)
+        return;
+    int64_t p = automl_model_n_features(m);
+    double *coef = calloc((size_t)p * (size_t)k + 1, sizeof(double));
+    double *intercept = calloc((size_t)k, sizeof(double));
+    if (coef && intercept && automl_model_coefficients(m, &k, coef, intercept) == AUTOML_OK) {
+        int64_t nonzero = 0;
+        for (int64_t j = 0; j < p * k; j++)
+            nonzero += coef[j] != 0;
+        printf("coefficients  (standardised features; %lld of %lld nonzero; largest first)\n",
+               (long long)nonzero, (long long)(p * k));
+        if (k == 1) {
+            print_top_coefficients(m, coef, p, 10, "  ");
+            printf("  %-30s %+12.6g\n", "(intercept)", intercept[0]);
+        }
+        for (int32_t c = 0; k > 1 && c < k; c++) {
+            const char *label = automl_model_class_label(m, c);
+            printf("  class %s  (intercept %+.6g)\n", label ? label : "?", intercept[c]);
+            print_top_coefficients(m, coef + (int64_t)c * p, p, 3, "    ");
+        }
+    }
+    free(coef);
+    free(intercept);
+}
+
 static void print_model_text(const automl_model *m)
 {
     printf("task        %s\ntarget      %s\n", automl_model_task(m), automl_model_target(m));
@@ -142,6 +194,7 @@ static void print_model_text(const automl_model *m)
                i + 1 < automl_model_n_inputs(m) ? "," : "");
     printf("\nfeatures    %lld after featurization\n", (long long)automl_model_n_features(m));
     print_importance(m);
+    print_coefficients(m);
     for (int32_t r = 1; r <= automl_model_n_trials(m) && r <= 10; r++) {
         automl_trial_info t;
         automl_model_trial(m, r, &t);
