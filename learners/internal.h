@@ -58,7 +58,9 @@ am_status am_payload_get_f64s(am_reader *r, const char *who, size_t n, double **
 
 /* ---- test-only entry points ----------------------------------------------------------------- */
 
-/* The logistic objective that logreg minimises, and its gradient:
+/* The smooth part of the logistic objective that logreg minimises (the whole objective for the
+ * l2 and none penalties; an L1 part adds (1 - r)/2 ||W||^2 + r ||W||_1 outside it), and its
+ * gradient:
  *     f(theta) = C * sum_i w_i loss_i + (l2 ? 0.5 * ||W||^2 : 0)
  * with theta = [W (x->n_cols x k, column-major), b (k values, only when fit_intercept)],
  * k = 1 logit (sigmoid) for n_classes == 2 and k = n_classes (softmax) otherwise. grad has the

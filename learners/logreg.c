@@ -18,9 +18,11 @@
  *    newGLMNET do. Each outer iteration takes the exact second-order model of the smooth part
  *    (the full multinomial Hessian, not a bound) plus the L1 term, minimises it by cyclic
  *    coordinate descent with soft-thresholding, and backtracks along that step on the true
- *    objective. Coordinate descent solves the non-smooth model exactly where L-BFGS could not,
- *    and the Newton outer loop makes the method insensitive to the conditioning of X. It stops
- *    when the minimum-norm subgradient falls below tol times its initial value.
+ *    objective. Coordinate descent handles the L1 term exactly (a zero is an exact zero) and
+ *    the Newton outer loop needs few iterations at any scale of C; the inner sweeps multiply
+ *    on ill-conditioned data, which is why the model Hessian is formed explicitly, making
+ *    sweeps nearly free, when the parameters are few and the sweeps many. It stops when the
+ *    minimum-norm subgradient falls below tol * max(1, its initial value).
  *
  * The code is split by phase: the objective (evaluate), the L-BFGS direction and line search
  * (iterate), the solver loops with their convergence tests, and the model around them (fit,
@@ -31,8 +33,6 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 /* Saved as indices in model files: new entries and choices only ever go at the end. */
 enum { LR_C, LR_PENALTY, LR_FIT_INTERCEPT, LR_MAX_ITER, LR_TOL, LR_L1_RATIO, LR_CLASS_WEIGHT };
@@ -436,16 +436,23 @@ cleanup:
     return st;
 }
 
-/* ---- proximal Newton: penalties with an L1 part ----------------------------------------------- */
+/* ---- proximal Newton: penalties with an L1 part --------------------------------------------- */
 
 /* Each outer iteration minimises the model
  *     q(delta) = g'delta + 0.5 delta' H delta + r ||W + delta_W||_1
- * where g and H are the gradient and Hessian of the smooth part S = C * loss + (1 - r)/2 ||W||^2.
- * With U = X delta_W + delta_b (n x K) the Hessian acts through per-row weights:
- *     binary:       (H delta)_j   = C sum_i x_ij w_i p_i (1 - p_i) u_i
- *     multinomial:  (H delta)_jk  = C sum_i x_ij w_i p_ik (u_ik - s_i),  s_i = sum_m p_im u_im
- * (plus (1 - r) delta_jk for the penalised W), so one coordinate update costs O(n) once U and s
- * are kept current. The full multinomial Hessian couples the classes only through s. */
+ * where g and H are the gradient and Hessian of the smooth part S = C * loss + (1 - r)/2 ||W||^2,
+ * by cyclic coordinate descent. Coordinate descent needs the model's gradient g + H delta at
+ * one coordinate at a time, which is had in one of two ways:
+ *  - naive mode: through U = X delta_W + delta_b (n x K), kept current, and per-row weights,
+ *        binary:       (H delta)_j   = C sum_i x_ij w_i p_i (1 - p_i) u_i
+ *        multinomial:  (H delta)_jk  = C sum_i x_ij w_i p_ik (u_ik - s_i),  s_i = sum_m p_im u_im
+ *    (plus (1 - r) delta_jk for the penalised W): O(n) per coordinate update, memory-bound;
+ *  - covariance mode (few parameters): H formed once per outer iteration with BLAS-3 products
+ *    and g + H delta kept current: O(dim) per update. Sweeps then cost next to nothing, which
+ *    is what makes ill-conditioned problems (correlated features, near-separable classes, that
+ *    need hundreds of sweeps) cheap.
+ * The full multinomial Hessian is used, not a bound, so the outer iterations converge at
+ * Newton's rate. */
 
 #define PN_MAX_SWEEPS 1000  /* coordinate-descent sweeps per outer iteration */
 #define PN_MAX_HALVINGS 50
@@ -453,27 +460,38 @@ cleanup:
 #define PN_INNER 0.1        /* the model is solved to this fraction of the outer violation */
 #define PN_FLOOR 1e-10      /* relative floor of the model's curvature, against huge steps
                                where the probabilities saturate (pure L1 on separable data) */
+#define PN_GRAM_MAX_DIM 512 /* covariance mode up to this many parameters (H: 2 MiB) */
+#define PN_GRAM_SWEEPS 12   /* ... once an iteration needs dim / this many sweeps */
+#define PN_GRAM_ROWS 256    /* row block of the products forming H */
 
 typedef struct pn_work {
     lr_problem *pb;
     double l1;              /* r: weight of ||W||_1 */
     int64_t dim, pk;        /* parameters; the penalised ones (W) come first, then b */
     int32_t n_threads;
+    bool gram;              /* covariance mode in this outer iteration */
     double *theta;          /* the current point (the model's coefficient block) */
     double *g;              /* dim: gradient of the smooth part at theta */
     double *delta;          /* dim: the step being built */
     double *trial;          /* dim: theta + t delta in the line search */
-    double *diag;           /* dim: the model's Hessian diagonal */
+    double *diag;           /* dim: the model's Hessian diagonal (with the floor) */
     double *xsq;            /* dim: sum_i w_i x_ij^2 (the curvature floor's scale) */
     double *zsave;          /* n x k: the logits at theta */
     double *prob;           /* n x k: the probabilities at theta */
     double *hw;             /* n x k: Hessian row weights, w p (1 - p) binary, w p multinomial */
     double *hd;             /* n x k: their diagonal part w p (1 - p) (= hw for binary) */
     double *u;              /* n x k: the step's change of the logits */
-    double *s;              /* n: the multinomial coupling sum_k p_ik u_ik */
+    double *s;              /* n: the multinomial coupling sum_k p_ik u_ik (naive mode) */
     double *ones;           /* n: the intercept's column */
-    unsigned char *active;  /* dim: the coordinates the active-set sweeps visit */
+    double *kinks;          /* k: scratch of the shift move */
     double *mem;
+    unsigned char *active;  /* dim: the coordinates the active-set sweeps visit */
+    /* Covariance mode: H (dim x dim), the model's gradient gq = g + H delta, and the scratch
+     * of the products: H in the products' own order (q k x q k, q = columns with the
+     * intercept's), one row block of [X, 1] and the block scaled per class pair. */
+    double *H, *gq, *hx, *xt, *yt;
+    int64_t q;
+    double *gmem;
 } pn_work;
 
 static const double *pn_column(const pn_work *pw, int64_t idx)
@@ -495,10 +513,72 @@ static double l1_norm(const double *v, int64_t n)
     return s;
 }
 
+/* sum_i x_i h_i (u_i - s_i), s NULL meaning zeros: the innermost loop of the naive mode. Four
+ * interleaved partial sums, because one running sum is bound by the latency of each addition;
+ * the order of the additions is fixed, so the value depends on the data alone. */
+static double coupled_dot(const double *x, const double *h, const double *u, const double *s,
+                          int64_t n)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t i = 0;
+    if (s) {
+        for (; i + 4 <= n; i += 4) {
+            a0 += x[i] * h[i] * (u[i] - s[i]);
+            a1 += x[i + 1] * h[i + 1] * (u[i + 1] - s[i + 1]);
+            a2 += x[i + 2] * h[i + 2] * (u[i + 2] - s[i + 2]);
+            a3 += x[i + 3] * h[i + 3] * (u[i + 3] - s[i + 3]);
+        }
+        for (; i < n; i++)
+            a0 += x[i] * h[i] * (u[i] - s[i]);
+    } else {
+        for (; i + 4 <= n; i += 4) {
+            a0 += x[i] * h[i] * u[i];
+            a1 += x[i + 1] * h[i + 1] * u[i + 1];
+            a2 += x[i + 2] * h[i + 2] * u[i + 2];
+            a3 += x[i + 3] * h[i + 3] * u[i + 3];
+        }
+        for (; i < n; i++)
+            a0 += x[i] * h[i] * u[i];
+    }
+    return (a0 + a1) + (a2 + a3);
+}
+
 static void pn_free(pn_work *pw)
 {
     am_free(pw->mem);
+    am_free(pw->gmem);
     am_free(pw->active);
+}
+
+/* The covariance mode's arrays, when that mode is allowed: H is small (dim <= PN_GRAM_MAX_DIM)
+ * and no larger than the data (dim <= n), and there is something to fit. */
+static bool pn_gram_alloc(pn_work *pw)
+{
+    const lr_problem *pb = pw->pb;
+    if (pw->dim == 0 || pw->dim > PN_GRAM_MAX_DIM || pw->dim > pb->n)
+        return true;
+    pw->q = pb->p + (pb->intercept ? 1 : 0);
+    int64_t qk = pw->q * pb->k, rows = PN_GRAM_ROWS;
+    int64_t count = pw->dim * pw->dim + pw->dim + qk * qk + rows * pw->q + rows * qk;
+    pw->gmem = am_malloc_array((size_t)count, sizeof(double));
+    if (!pw->gmem)
+        return false;
+    pw->H = pw->gmem;
+    pw->gq = pw->H + pw->dim * pw->dim;
+    pw->hx = pw->gq + pw->dim;
+    pw->xt = pw->hx + qk * qk;
+    pw->yt = pw->xt + rows * pw->q;
+    return true;
+}
+
+/* Whether the next outer iteration forms H, given the sweeps the last one needed. Forming H
+ * costs about n dim^2 / 2 multiply-adds at BLAS speed, a naive sweep n dim memory-bound ones,
+ * some ten times slower each: H pays once an iteration needs more than dim / PN_GRAM_SWEEPS
+ * sweeps, as ill-conditioned problems do. Sweep counts, not timings, decide, so that the
+ * result is reproducible. */
+static bool pn_use_gram(const pn_work *pw, int32_t last_sweeps)
+{
+    return pw->gmem && (int64_t)last_sweeps * PN_GRAM_SWEEPS >= pw->dim;
 }
 
 /* Carves the work arrays out of one block and computes the constant curvature scales. */
@@ -511,10 +591,10 @@ static am_status pn_alloc(pn_work *pw, lr_problem *pb, double l1, int32_t n_thre
                     .n_threads = AM_MAX(n_threads, 1), .theta = theta};
     /* nk doubles already fit (problem_init allocated them), so these sums cannot overflow
      * int64_t; am_malloc_array checks the byte count. */
-    int64_t count = 5 * dim + (multi ? 5 : 4) * nk + 2 * n;
+    int64_t count = 5 * dim + (multi ? 5 : 4) * nk + 2 * n + pb->k;
     pw->mem = am_malloc_array((size_t)AM_MAX(count, 1), sizeof(double));
     pw->active = am_malloc((size_t)AM_MAX(dim, 1));
-    if (!pw->mem || !pw->active) {
+    if (!pw->mem || !pw->active || !pn_gram_alloc(pw)) {
         pn_free(pw);
         return am_fail(d, AM_ERR_NOMEM, "logreg: out of memory for the proximal Newton solver");
     }
@@ -529,14 +609,12 @@ static am_status pn_alloc(pn_work *pw, lr_problem *pb, double l1, int32_t n_thre
         pw->hd = pw->hw;
     pw->s = next;
     pw->ones = next + n;
+    pw->kinks = next + 2 * n;
     for (int64_t i = 0; i < n; i++)
         pw->ones[i] = 1.0;
     for (int64_t idx = 0; idx < dim; idx++) {
         const double *x = pn_column(pw, idx);
-        double s = 0;
-        for (int64_t i = 0; i < n; i++)
-            s += am_weight_at(pb->w, i) * x[i] * x[i];
-        pw->xsq[idx] = s;
+        pw->xsq[idx] = coupled_dot(x, pb->w ? pb->w : pw->ones, x, NULL, n);
     }
     return AM_OK;
 }
@@ -599,9 +677,67 @@ static void pn_row_weights(pn_work *pw, int64_t i)
     }
 }
 
-/* The probabilities and Hessian weights at theta, then the model's diagonal. Rows and
- * coordinates are independent of one another, so the loops split across threads without the
- * result depending on how. */
+/* Parameter index of column l (l = p: the intercept) of class c. */
+static int64_t pn_index(const pn_work *pw, int64_t l, int64_t c)
+{
+    return l < pw->pb->p ? l + c * pw->pb->p : pw->pk + c;
+}
+
+/* Adds one row block [r0, r0 + nb) to hx = sum_i xt_i xt_i' (x) B_i, xt_i = [x_i, 1] and B_i
+ * row i's K x K loss Hessian / C: binary w p (1 - p), multinomial w (diag(p) - p p'). Only the
+ * class blocks (c, m >= c) are formed: one product per class c, against the block scaled by
+ * B_i[c, m] for every m >= c side by side. */
+static void pn_gram_block(pn_work *pw, int64_t r0, int64_t nb)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, k = pb->k, q = pw->q, qk = q * k;
+    for (int64_t l = 0; l < q; l++)
+        for (int64_t i = 0; i < nb; i++)
+            pw->xt[i + l * nb] = l < pb->p ? AM_AT(pb->x, r0 + i, l) : 1.0;
+    for (int64_t c = 0; c < k; c++) {
+        for (int64_t m = c; m < k; m++) {
+            for (int64_t l = 0; l < q; l++) {
+                double *y = pw->yt + ((m - c) * q + l) * nb;
+                const double *xl = pw->xt + l * nb;
+                for (int64_t i = 0; i < nb; i++) {
+                    int64_t row = r0 + i;
+                    double b = m == c ? pw->hd[row + c * n] : -pw->hw[row + c * n] *
+                                                                  pw->prob[row + m * n];
+                    y[i] = b * xl[i];
+                }
+            }
+        }
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)q, (int)((k - c) * q),
+                    (int)nb, 1.0, pw->xt, (int)nb, pw->yt, (int)nb, 1.0,
+                    pw->hx + c * q + c * q * qk, (int)qk);
+    }
+}
+
+/* Covariance mode: H = C hx (reordered to the parameters' order, the lower class blocks from
+ * the upper ones) plus (1 - r) on W's diagonal. Fixed row blocks, so the sums, and H, do not
+ * depend on the thread count. */
+static void pn_gram(pn_work *pw)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t k = pb->k, q = pw->q, qk = q * k, dim = pw->dim;
+    memset(pw->hx, 0, (size_t)(qk * qk) * sizeof(double));
+    for (int64_t r0 = 0; r0 < pb->n; r0 += PN_GRAM_ROWS)
+        pn_gram_block(pw, r0, AM_MIN(PN_GRAM_ROWS, pb->n - r0));
+    for (int64_t cb = 0; cb < k; cb++)
+        for (int64_t lb = 0; lb < q; lb++)
+            for (int64_t ca = 0; ca < k; ca++)
+                for (int64_t la = 0; la < q; la++) {
+                    int64_t a = ca * q + la, b = cb * q + lb;
+                    double v = ca <= cb ? pw->hx[a + b * qk] : pw->hx[b + a * qk];
+                    pw->H[pn_index(pw, la, ca) + pn_index(pw, lb, cb) * dim] = pb->c * v;
+                }
+    for (int64_t idx = 0; idx < pw->pk; idx++)
+        pw->H[idx + idx * dim] += pb->l2;
+}
+
+/* The probabilities and Hessian weights at theta, then the model's diagonal (and in
+ * covariance mode H). Rows and coordinates are independent of one another, so the loops split
+ * across threads without the result depending on how. */
 static void pn_hessian(pn_work *pw)
 {
     const lr_problem *pb = pw->pb;
@@ -610,13 +746,64 @@ static void pn_hessian(pn_work *pw)
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; i++)
         pn_row_weights(pw, i);
+    if (pw->gram) {
+        pn_gram(pw);
+        for (int64_t idx = 0; idx < dim; idx++)
+            pw->diag[idx] = pw->H[idx + idx * dim] + pb->c * PN_FLOOR * pw->xsq[idx];
+        return;
+    }
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t idx = 0; idx < dim; idx++) {
         const double *x = pn_column(pw, idx), *hd = pw->hd + pn_class(pw, idx) * n;
-        double s = 0;
-        for (int64_t i = 0; i < n; i++)
-            s += x[i] * x[i] * hd[i];
+        double s = coupled_dot(x, hd, x, NULL, n);
         pw->diag[idx] = pb->c * (s + PN_FLOOR * pw->xsq[idx]) + (idx < pw->pk ? pb->l2 : 0.0);
+    }
+}
+
+/* The model's gradient at the current step, coordinate idx. */
+static double pn_model_grad(const pn_work *pw, int64_t idx)
+{
+    if (pw->gram)
+        return pw->gq[idx];
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, k = pn_class(pw, idx);
+    double acc = coupled_dot(pn_column(pw, idx), pw->hw + k * n, pw->u + k * n,
+                             pb->k > 1 ? pw->s : NULL, n);
+    return pw->g[idx] + pb->c * acc + (idx < pw->pk ? pb->l2 * pw->delta[idx] : 0.0);
+}
+
+/* Moves coordinate idx of the step by `step`, keeping the model's gradient current. */
+static void pn_move(pn_work *pw, int64_t idx, double step)
+{
+    pw->delta[idx] += step;
+    if (pw->gram) {
+        cblas_daxpy((int)pw->dim, step, pw->H + idx * pw->dim, 1, pw->gq, 1);
+        return;
+    }
+    const lr_problem *pb = pw->pb;
+    int64_t n = pb->n, k = pn_class(pw, idx);
+    const double *x = pn_column(pw, idx), *p = pw->prob + k * n;
+    double *u = pw->u + k * n, *s = pw->s;
+    if (pb->k == 1) {
+        for (int64_t i = 0; i < n; i++)
+            u[i] += step * x[i];
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            double dz = step * x[i];
+            u[i] += dz;
+            s[i] += p[i] * dz;
+        }
+    }
+}
+
+/* Moves coordinate idx of the step so that theta + delta becomes `next`. A value thresholded
+ * to zero is exactly zero there: theta + (0 - theta) is 0 in floating point. */
+static void pn_set(pn_work *pw, int64_t idx, double next)
+{
+    double step = (next - pw->theta[idx]) - pw->delta[idx];
+    if (step != 0) {
+        pn_move(pw, idx, step);
+        pw->delta[idx] = next - pw->theta[idx];
     }
 }
 
@@ -624,41 +811,90 @@ static void pn_hessian(pn_work *pw)
  * that coordinate's optimality violation in the model before the update. */
 static double pn_coord(pn_work *pw, int64_t idx)
 {
-    const lr_problem *pb = pw->pb;
-    int64_t n = pb->n, k = pn_class(pw, idx);
-    const double *x = pn_column(pw, idx), *hw = pw->hw + k * n, *p = pw->prob + k * n;
-    double *u = pw->u + k * n, *s = pw->s;
-    bool pen = idx < pw->pk;
-    double acc = 0;
-    if (pb->k == 1)
-        for (int64_t i = 0; i < n; i++)
-            acc += x[i] * hw[i] * u[i];
-    else
-        for (int64_t i = 0; i < n; i++)
-            acc += x[i] * hw[i] * (u[i] - s[i]);
-    double G = pw->g[idx] + pb->c * acc + (pen ? pb->l2 * pw->delta[idx] : 0.0);
+    double G = pn_model_grad(pw, idx);
     double cur = pw->theta[idx] + pw->delta[idx], a = pw->diag[idx], r = pw->l1, viol, next;
-    if (!pen) {
+    if (idx >= pw->pk) {
         viol = G;
         next = cur - G / a;
     } else {
         viol = cur != 0 ? G + copysign(r, cur) : fmax(fabs(G) - r, 0);
         double t = cur - G / a;
-        /* Exactly zero when thresholded: theta + (-theta) is 0 in floating point. */
         next = fabs(t) > r / a ? t - copysign(r / a, t) : 0.0;
     }
-    if (!(a > 0)) /* an all-zero column: nothing to move */
-        return fabs(viol);
-    double nd = next - pw->theta[idx], step = nd - pw->delta[idx];
-    if (step == 0)
-        return fabs(viol);
-    pw->delta[idx] = nd;
-    for (int64_t i = 0; i < n; i++)
-        u[i] += step * x[i];
-    if (pb->k > 1)
-        for (int64_t i = 0; i < n; i++)
-            s[i] += p[i] * step * x[i];
+    if (a > 0) /* else an all-zero column: nothing to move */
+        pn_set(pw, idx, next);
     return fabs(viol);
+}
+
+/* The value c >= lo, <= hi nearest to 0. */
+static double clamp0(double lo, double hi)
+{
+    return fmin(fmax(0.0, lo), hi);
+}
+
+/* Minimiser of phi(c) = l2/2 sum_k (v_k + c)^2 + r sum_k |v_k + c| given the kinks b = -v
+ * sorted ascending and S = sum_k v_k. phi' is piecewise linear and increasing: the minimiser
+ * is a kink whose subdifferential holds 0 or a zero of phi' between two kinks. Where phi is
+ * flat (l2 = 0, an even count: the median interval) the point nearest 0 is taken: no move. */
+static double shift_minimiser(const double *b, int64_t k, double s_sum, double l2, double r)
+{
+    if (l2 == 0)
+        return k % 2 ? b[k / 2] : clamp0(b[k / 2 - 1], b[k / 2]);
+    for (int64_t m = 0; m <= k; m++) {
+        if (m > 0 && (m == k || b[m] != b[m - 1])) {
+            /* The kink t = b[m-1], the last of its ties: m kinks are <= t, first of them < t. */
+            int64_t first = m - 1;
+            while (first > 0 && b[first - 1] == b[m - 1])
+                first--;
+            double t = b[m - 1], base = l2 * (s_sum + (double)k * t);
+            if (base + r * (double)(2 * first - k) <= 0 && base + r * (double)(2 * m - k) >= 0)
+                return t;
+        }
+        /* Between kinks b[m-1] and b[m], m terms are positive. */
+        double lo = m > 0 ? b[m - 1] : -INFINITY, hi = m < k ? b[m] : INFINITY;
+        double c = (-r * (double)(2 * m - k) / l2 - s_sum) / (double)k;
+        if (c > lo && c < hi)
+            return c;
+    }
+    return 0; /* not reached for finite input */
+}
+
+/* The multinomial loss does not change when one feature's coefficients all move by the same c
+ * (softmax is shift-invariant), so along that direction the model is the penalty alone:
+ *     phi(c) = l2/2 sum_k (v_k + c)^2 + r sum_k |v_k + c|,   v_k = W_jk + delta_jk.
+ * Coordinate descent crawls along this direction (curvature l2 there against C X'HX across
+ * it), so each sweep minimises phi exactly for every feature. In naive mode U and s need no
+ * update: u - s is unchanged, and a constant offset of a row's logits changes none of its
+ * probabilities. */
+static void pn_shift(pn_work *pw, int64_t j)
+{
+    const lr_problem *pb = pw->pb;
+    int64_t p = pb->p, k = pb->k;
+    double *b = pw->kinks, s_sum = 0;
+    for (int64_t c = 0; c < k; c++) {
+        double v = pw->theta[j + c * p] + pw->delta[j + c * p];
+        s_sum += v;
+        /* Insertion sort: k is the class count, and the values arrive nearly sorted. */
+        int64_t at = c;
+        while (at > 0 && b[at - 1] > -v) {
+            b[at] = b[at - 1];
+            at--;
+        }
+        b[at] = -v;
+    }
+    double shift = shift_minimiser(b, k, s_sum, pb->l2, pw->l1);
+    if (shift == 0 || !isfinite(shift))
+        return;
+    for (int64_t c = 0; c < k; c++) {
+        int64_t idx = j + c * p;
+        /* v + (-v) is exactly 0: a coefficient moved onto its kink is exactly zero. */
+        double next = pw->theta[idx] + pw->delta[idx] + shift;
+        if (pw->gram)
+            pn_set(pw, idx, next);
+        else
+            pw->delta[idx] = next - pw->theta[idx];
+        pw->active[idx] |= next != 0;
+    }
 }
 
 /* Coordinate c of a sweep: the intercepts first (they move most at the start), then W. */
@@ -673,16 +909,24 @@ static int64_t pn_order(const pn_work *pw, int64_t c)
  * active set). Returns the sweeps made, or -1 when the stop check fired. */
 static int32_t pn_direction(pn_work *pw, double tol, const am_stop *stop)
 {
-    int64_t nk = pw->pb->n * pw->pb->k;
+    const lr_problem *pb = pw->pb;
     memset(pw->delta, 0, (size_t)pw->dim * sizeof(double));
-    memset(pw->u, 0, (size_t)nk * sizeof(double));
-    memset(pw->s, 0, (size_t)pw->pb->n * sizeof(double));
+    memset(pw->active, 0, (size_t)pw->dim);
+    if (pw->gram) {
+        memcpy(pw->gq, pw->g, (size_t)pw->dim * sizeof(double));
+    } else {
+        memset(pw->u, 0, (size_t)(pb->n * pb->k) * sizeof(double));
+        memset(pw->s, 0, (size_t)pb->n * sizeof(double));
+    }
     bool full = true;
     int32_t sweep = 0;
     while (sweep < PN_MAX_SWEEPS) {
         if (sweep > 0 && am_stop_hit(stop))
             return -1;
         sweep++;
+        if (pb->k > 1)
+            for (int64_t j = 0; j < pb->p; j++)
+                pn_shift(pw, j);
         double vmax = 0;
         for (int64_t c = 0; c < pw->dim; c++) {
             int64_t idx = pn_order(pw, c);
@@ -695,6 +939,12 @@ static int32_t pn_direction(pn_work *pw, double tol, const am_stop *stop)
         if (vmax <= tol && full)
             break;
         full = vmax <= tol; /* the active set has settled: check every coordinate again */
+    }
+    /* The line search needs U; covariance mode forms it only now, with one product (and
+     * naive mode's U lacks the shift moves, which change no probability). */
+    if (pw->gram) {
+        lr_logits(pw->pb, pw->delta);
+        memcpy(pw->u, pb->z, (size_t)(pb->n * pb->k) * sizeof(double));
     }
     return sweep;
 }
@@ -712,14 +962,16 @@ static double pn_predicted(const pn_work *pw)
     return m;
 }
 
-/* Backtracks from the full step until f(theta + t delta) <= f0 + sigma t dm. The trial logits
+/* Backtracks from the full step until f(theta + t delta) <= f0 + sigma t dm + noise, noise a
+ * few rounding errors of f: near the optimum the decrease a Newton step brings falls below what
+ * two sums of n losses can resolve, while the step itself is still reliable. The trial logits
  * are Z + t U, formed without a product. true with pw->trial and *f holding the accepted
  * point. */
 static bool pn_line_search(pn_work *pw, double f0, double dm, double *f)
 {
     lr_problem *pb = pw->pb;
     int64_t nk = pb->n * pb->k;
-    double t = 1;
+    double t = 1, noise = 64 * DBL_EPSILON * fabs(f0);
     for (int h = 0; h < PN_MAX_HALVINGS; h++, t *= 0.5) {
         for (int64_t idx = 0; idx < pw->dim; idx++)
             pw->trial[idx] = pw->theta[idx] + t * pw->delta[idx];
@@ -729,7 +981,7 @@ static bool pn_line_search(pn_work *pw, double f0, double dm, double *f)
         if (!lr_finish(pb, pw->trial, &fs, NULL))
             continue;
         double ft = fs + pw->l1 * l1_norm(pw->trial, pw->pk);
-        if (ft <= f0 + PN_SIGMA * t * dm) {
+        if (ft <= f0 + PN_SIGMA * t * dm + noise) {
             *f = ft;
             return true;
         }
@@ -737,10 +989,26 @@ static bool pn_line_search(pn_work *pw, double f0, double dm, double *f)
     return false;
 }
 
+/* Multinomial intercepts are determined only up to a common shift (the softmax ignores it and
+ * they are not penalised), and coordinate descent drifts along it. Centring them picks the
+ * representative scikit-learn's solvers return (they stay on sum(b) = 0 from their zero start);
+ * neither f nor any prediction changes. */
+static void center_intercepts(const lr_problem *pb, double *theta)
+{
+    if (pb->k < 2 || !pb->intercept)
+        return;
+    double *b = theta + pb->p * pb->k, mean = 0;
+    for (int64_t c = 0; c < pb->k; c++)
+        mean += b[c];
+    mean /= (double)pb->k;
+    for (int64_t c = 0; c < pb->k; c++)
+        b[c] -= mean;
+}
+
 /* Minimises from theta (in: start, out: solution). Converged when the minimum-norm subgradient's
- * max-norm is at most tol * max(1, its initial value); also stops when a step lowers f by a
- * relative 64 eps or less, or no step along the model's direction lowers f (both: as good as
- * double precision allows). Reaching max_iter is not an error. */
+ * max-norm is at most tol * max(1, its initial value). Also stops, with the best point that
+ * double precision allows, when no step along the model's direction lowers f, or a step
+ * lowers neither f nor the violation. Reaching max_iter is not an error. */
 static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *theta,
                         int32_t *n_iter, int32_t *n_sweeps, const char **why, am_diag *d)
 {
@@ -748,8 +1016,8 @@ static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *
     am_status st = pn_alloc(&pw, pb, l1, so->n_threads, theta, d);
     if (st != AM_OK)
         return st;
-    double f, f_old = 0;
-    int32_t it = 0, sweeps = 0;
+    double f;
+    int32_t it = 0, sweeps = 0, last_sweeps = 0;
     if (!pn_evaluate(&pw, &f)) {
         st = am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite at the start");
         goto cleanup;
@@ -761,10 +1029,6 @@ static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *
             *why = "subgradient below tol";
             break;
         }
-        if (it > 0 && f_old - f <= 64 * DBL_EPSILON * fmax(fmax(fabs(f_old), fabs(f)), 1.0)) {
-            *why = "relative decrease below 64 eps";
-            break;
-        }
         if (it >= so->max_iter)
             break;
         if (am_stop_hit(so->stop)) {
@@ -772,6 +1036,7 @@ static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *
             goto cleanup;
         }
         it++;
+        pw.gram = pn_use_gram(&pw, last_sweeps);
         pn_hessian(&pw);
         int32_t sw = pn_direction(&pw, PN_INNER * viol, so->stop);
         if (sw < 0) {
@@ -779,22 +1044,27 @@ static am_status pn_run(lr_problem *pb, const lr_solver *so, double l1, double *
             goto cleanup;
         }
         sweeps += sw;
+        last_sweeps = sw;
         double dm = pn_predicted(&pw), fn;
         if (!(dm < 0) || !pn_line_search(&pw, f, dm, &fn)) {
             *why = "no further decrease";
             break;
         }
         memcpy(theta, pw.trial, (size_t)pw.dim * sizeof(double));
-        f_old = f;
+        double f_old = f, viol_old = viol;
         if (!pn_evaluate(&pw, &f)) {
             st = am_fail(d, AM_ERR_NUMERIC, "logreg: the objective is not finite");
             goto cleanup;
         }
         viol = pn_violation(&pw);
-        if (getenv("PN_DEBUG")) fprintf(stderr, "it %d f %.17g viol %.3e sweeps %d dm %.3e\n", (int)it, f, viol, (int)sw, dm);
+        if (f >= f_old && viol >= viol_old) {
+            *why = "at the limit of double precision";
+            break;
+        }
     }
     for (int64_t idx = 0; idx < pw.dim; idx++)
         theta[idx] = theta[idx] == 0 ? 0.0 : theta[idx]; /* no negative zeros in the model */
+    center_intercepts(pb, theta);
     *n_iter = it;
     *n_sweeps = sweeps;
 cleanup:
@@ -1061,7 +1331,7 @@ static double logreg_cost(const am_params *p, int64_t n_rows, int64_t n_cols)
     return 2.0 * (double)n_rows * (double)(n_cols + 1) * iters;
 }
 
-/* ---- test-only entry points ------------------------------------------------------------------ */
+/* ---- test-only entry points ----------------------------------------------------------------- */
 
 am_status am_logreg_objective(const am_matrix *x, const double *y, const double *w,
                               int32_t n_classes, double c, bool l2, bool fit_intercept,
@@ -1086,6 +1356,17 @@ void am_logreg_coef(const am_model *m, int32_t *k, const double **coef, const do
     *n_iter = lm->n_iter;
 }
 
+/* k = 1 (the log-odds of the second class) for binary models, one column per class otherwise. */
+static int32_t logreg_coefficients(const am_model *m, double *coef, double *intercept)
+{
+    const logreg_model *lm = (const logreg_model *)m;
+    if (coef)
+        memcpy(coef, lm->coef, (size_t)(m->n_features * lm->k) * sizeof(double));
+    if (intercept)
+        memcpy(intercept, lm->intercept, (size_t)lm->k * sizeof(double));
+    return lm->k;
+}
+
 const am_learner_type am_learner_logreg = {
     .name = "logreg",
     .summary = "logistic regression (binary and multinomial; l2, l1 or elastic-net penalty)",
@@ -1100,4 +1381,5 @@ const am_learner_type am_learner_logreg = {
     .save = logreg_save,
     .load = logreg_load,
     .free = logreg_free,
+    .coefficients = logreg_coefficients,
 };

@@ -213,8 +213,12 @@ START_TEST(estimator_mode)
      * long one). */
     ck_assert_ptr_nonnull(strstr(out_text, "\"time_budget\":null"));
     code = run("fit", DATA "pima_diabetes_train.csv", "--target", "diabetes", "--learner",
-               "logreg", "--param", "C=2", "-o", model, NULL);
+               "logreg", "--param", "C=2", "--param", "penalty=l1", "-o", model, NULL);
     ck_assert_msg(code == 0, "fit failed: %s", err_text);
+    /* A binary logistic model shows one column of coefficients (log-odds of the second class). */
+    ck_assert_int_eq(run("inspect", model, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "coefficients"));
+    ck_assert_ptr_nonnull(strstr(out_text, "glucose"));
     /* A tree learner: categorical columns natively, importance in inspect. */
     code = run("fit", DATA "credit_data_train.csv", "--target", "Status", "--learner", "gbdt",
                "--param", "n_estimators=30", "--param", "num_leaves=15", "--holdout", "0.25",

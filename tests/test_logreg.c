@@ -3,10 +3,12 @@
  * What is proved, and how:
  *  - the solutions are optimal: the KKT (subgradient) conditions are checked here from the
  *    gradient of the smooth loss alone (am_logreg_objective with the L2 term off), binary and
- *    multinomial, with and without weights and intercepts, on well- and ill-conditioned data;
+ *    multinomial, with and without weights and intercepts, on well- and ill-conditioned, wide
+ *    and larger data (both ways the solver has of forming its Newton model);
  *  - one small case agrees with scikit-learn's saga solver (reference numbers below);
  *  - sparsity behaves: monotone along a path of C, irrelevant features zeroed, informative
- *    ones kept;
+ *    ones kept, and with three classes every feature keeps a zero coefficient (the softmax's
+ *    shift invariance puts the median of a feature's coefficients at zero);
  *  - class_weight=balanced is exactly the balanced weights passed as sample weights;
  *  - the penalty choices are consistent (elasticnet with l1_ratio 1 is l1, 0 is l2) and keep
  *    the saved enum indices of older model files;
@@ -178,41 +180,52 @@ static double kkt_violation(const am_model *m, const am_matrix *x, const double 
     return worst;
 }
 
-/* ---- optimality ------------------------------------------------------------------------------ */
+/* ---- optimality ----------------------------------------------------------------------------- */
 
+/* The solver forms the model Hessian explicitly ("covariance mode") once an outer iteration
+ * needs many coordinate sweeps and the parameters are few (dim <= 512, dim <= n); otherwise it
+ * works through the data. The cases cover both: the well-conditioned ones stay on the data,
+ * the ill-conditioned ones switch, the wide and the large ones never can. */
 static const struct kkt_case {
     const char *what;
+    int64_t n, p;
     int32_t n_classes;
     const char *penalty, *l1_ratio; /* parameter items */
     double r;                       /* the l1 ratio they mean */
     double c, rho;
     bool weights, intercept;
 } kkt_cases[] = {
-    {"binary l1, weighted", 2, "penalty=l1", "l1_ratio=0.5", 1.0, 0.5, 0.0, true, true},
-    {"binary elasticnet", 2, "penalty=elasticnet", "l1_ratio=0.3", 0.3, 0.1, 0.5, false, true},
-    {"binary l1, ill-conditioned", 2, "penalty=l1", "l1_ratio=0.5", 1.0, 10.0, 0.995, false,
+    {"binary l1, weighted", 200, 10, 2, "penalty=l1", "l1_ratio=0.5", 1.0, 0.5, 0.0, true, true},
+    {"binary elasticnet", 200, 10, 2, "penalty=elasticnet", "l1_ratio=0.3", 0.3, 0.1, 0.5, false,
      true},
-    {"binary elasticnet, no intercept", 2, "penalty=elasticnet", "l1_ratio=0.8", 0.8, 0.2, 0.0,
-     true, false},
-    {"3 classes l1, weighted", 3, "penalty=l1", "l1_ratio=0.5", 1.0, 1.0, 0.0, true, true},
-    {"4 classes elasticnet, no intercept", 4, "penalty=elasticnet", "l1_ratio=0.7", 0.7, 0.3,
-     0.3, false, false},
-    {"3 classes l1, ill-conditioned", 3, "penalty=l1", "l1_ratio=0.5", 1.0, 5.0, 0.99, true,
-     true},
-    {"3 classes elasticnet, large C", 3, "penalty=elasticnet", "l1_ratio=0.5", 0.5, 1000.0, 0.6,
+    {"binary l1, ill-conditioned", 200, 10, 2, "penalty=l1", "l1_ratio=0.5", 1.0, 10.0, 0.995,
      false, true},
+    {"binary elasticnet, no intercept", 200, 10, 2, "penalty=elasticnet", "l1_ratio=0.8", 0.8,
+     0.2, 0.0, true, false},
+    {"binary l1, wide (80 rows, 120 features)", 80, 120, 2, "penalty=l1", "l1_ratio=0.5", 1.0,
+     2.0, 0.9, true, true},
+    {"3 classes l1, weighted", 200, 10, 3, "penalty=l1", "l1_ratio=0.5", 1.0, 1.0, 0.0, true,
+     true},
+    {"4 classes elasticnet, no intercept", 200, 10, 4, "penalty=elasticnet", "l1_ratio=0.7", 0.7,
+     0.3, 0.3, false, false},
+    {"3 classes l1, ill-conditioned", 200, 10, 3, "penalty=l1", "l1_ratio=0.5", 1.0, 5.0, 0.99,
+     true, true},
+    {"3 classes elasticnet, large C", 200, 10, 3, "penalty=elasticnet", "l1_ratio=0.5", 0.5,
+     1000.0, 0.6, false, true},
+    {"3 classes elasticnet, 603 parameters", 700, 200, 3, "penalty=elasticnet", "l1_ratio=0.9",
+     0.9, 0.05, 0.7, true, true},
 };
 
 START_TEST(test_kkt)
 {
     const struct kkt_case *kc = &kkt_cases[_i];
-    data_spec s = {200, 10, kc->n_classes, 4, 1.0, kc->rho, 0.0, 1000 + (uint64_t)_i};
+    data_spec s = {kc->n, kc->p, kc->n_classes, 4, 1.0, kc->rho, 0.0, 1000 + (uint64_t)_i};
     am_matrix x;
-    double y[200], w[200];
+    double *y = malloc((size_t)kc->n * sizeof(double)), *w = malloc((size_t)kc->n * sizeof(double));
     make_data(&s, &x, y);
     am_rng r;
     am_rng_seed(&r, 77 + (uint64_t)_i);
-    for (int i = 0; i < 200; i++)
+    for (int64_t i = 0; i < kc->n; i++)
         w[i] = 0.2 + 1.6 * am_rng_uniform(&r);
     char c_item[32];
     snprintf(c_item, sizeof(c_item), "C=%.17g", kc->c);
@@ -223,14 +236,18 @@ START_TEST(test_kkt)
     am_fit_args a = fit_args(&x, y, wp, kc->n_classes, &p);
     am_model *m = fit_ok(&a);
     double worst = kkt_violation(m, &x, y, wp, kc->n_classes, kc->c, kc->r, kc->intercept);
-    int zeros = count_zeros(m), k = kc->n_classes == 2 ? 1 : kc->n_classes;
+    int zeros = count_zeros(m), pk = (int)kc->p * (kc->n_classes == 2 ? 1 : kc->n_classes);
     printf("logreg %s: KKT violation %.2e, %d of %d coefficients zero, %d iterations\n",
-           kc->what, worst, zeros, (int)(10 * k), (int)n_iter_of(m));
-    ck_assert_msg(worst < 1e-6, "%s: KKT violated by %g", kc->what, worst);
+           kc->what, worst, zeros, pk, (int)n_iter_of(m));
+    /* The gradient grows with C, and so does what double precision can resolve in it. */
+    double tol = 1e-6 * fmax(1, kc->c / 100);
+    ck_assert_msg(worst < tol, "%s: KKT violated by %g", kc->what, worst);
     /* Both branches of the conditions are exercised: some coefficients zero, some not. */
-    ck_assert_msg(zeros > 0 && zeros < 10 * k, "%s: %d zeros", kc->what, zeros);
+    ck_assert_msg(zeros > 0 && zeros < pk, "%s: %d zeros", kc->what, zeros);
     am_model_free(m);
     am_matrix_fini(&x);
+    free(y);
+    free(w);
 }
 END_TEST
 
@@ -279,19 +296,24 @@ START_TEST(test_sklearn_reference)
 }
 END_TEST
 
-/* ---- sparsity ---------------------------------------------------------------------------------- */
+/* ---- sparsity ------------------------------------------------------------------------------- */
 
 /* Along a path of growing C (weaker penalty) the number of zero coefficients never grows; the
- * smallest C zeroes everything, the largest keeps most. _i: 0 binary, 1 three classes. */
+ * smallest C zeroes everything. _i: 0 binary, 1 three classes.
+ *
+ * With three classes the softmax does not change when a feature's three coefficients move
+ * together, and the L1 term is least when they are moved to put their median at zero: at the
+ * optimum every feature keeps at least one zero coefficient, however large C. */
 START_TEST(test_path_sparsity)
 {
+    enum { P = 8 };
     int32_t n_classes = _i == 0 ? 2 : 3, k = _i == 0 ? 1 : 3;
-    data_spec s = {150, 8, n_classes, 8, 0.5, 0.3, 0.0, 2000 + (uint64_t)_i};
+    data_spec s = {150, P, n_classes, P, 0.5, 0.3, 0.0, 2000 + (uint64_t)_i};
     am_matrix x;
     double y[150];
     make_data(&s, &x, y);
     static const double cs[] = {1e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5, 100};
-    int prev = 8 * k + 1;
+    int prev = P * k + 1;
     for (size_t i = 0; i < AM_COUNT(cs); i++) {
         char c_item[32];
         snprintf(c_item, sizeof(c_item), "C=%g", cs[i]);
@@ -303,9 +325,15 @@ START_TEST(test_path_sparsity)
         printf("logreg l1 path, %d classes, C=%g: %d zeros\n", (int)n_classes, cs[i], zeros);
         ck_assert_msg(zeros <= prev, "C=%g: %d zeros after %d", cs[i], zeros, prev);
         if (i == 0)
-            ck_assert_int_eq(zeros, 8 * k);
+            ck_assert_int_eq(zeros, P * k);
+        int32_t kk;
+        const double *coef;
+        coef_of(m, &kk, &coef);
+        for (int j = 0; k == 3 && j < P; j++)
+            ck_assert_msg(coef[j] == 0 || coef[j + P] == 0 || coef[j + 2 * P] == 0,
+                          "C=%g: feature %d has no zero class coefficient", cs[i], j);
         if (i + 1 == AM_COUNT(cs))
-            ck_assert_int_le(zeros, k);
+            ck_assert_int_eq(zeros, k == 1 ? 0 : P);
         prev = zeros;
         am_model_free(m);
     }
@@ -349,7 +377,7 @@ START_TEST(test_irrelevant_features)
 }
 END_TEST
 
-/* ---- class weights ------------------------------------------------------------------------------ */
+/* ---- class weights -------------------------------------------------------------------------- */
 
 /* class_weight=balanced is the same fit as sample weights w_i * n / (n_classes * W_c), W_c the
  * weighted count of row i's class: same coefficients. _i: 0 l2 (L-BFGS), 1 l1 (proximal
@@ -369,7 +397,7 @@ START_TEST(test_balanced_is_sample_weights)
         cw[(int)y[i]] += w[i];
     }
     printf("logreg balanced: class weights %g %g %g\n", cw[0], cw[1], cw[2]);
-    ck_assert(cw[0] > 2 * cw[1]); /* the skew made class 0 dominant */
+    ck_assert(cw[0] > 1.5 * cw[1]); /* the skew made class 0 dominant */
     for (int c = 0; c < n_classes; c++)
         cw[c] = 180.0 / ((double)n_classes * cw[c]);
     for (int i = 0; i < 180; i++)
@@ -402,7 +430,7 @@ START_TEST(test_balanced_is_sample_weights)
 }
 END_TEST
 
-/* ---- consistency of the penalty choices ------------------------------------------------------ */
+/* ---- consistency of the penalty choices ----------------------------------------------------- */
 
 static bool same_coef(const am_model *a, const am_model *b)
 {
@@ -469,11 +497,19 @@ START_TEST(test_no_features_l1)
     ck_assert_double_eq_tol(out[1], 0.2, 1e-8);
     ck_assert_double_eq_tol(out[2], 0.6, 1e-8);
     am_model_free(m);
+
+    /* Nothing to fit at all: uniform probabilities. */
+    const char *none[] = {"penalty=l1", "fit_intercept=false"};
+    p = params_of(none, 2);
+    m = fit_ok(&a);
+    ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
+    ck_assert_double_eq_tol(out[0], 1.0 / 3.0, 1e-15);
+    am_model_free(m);
     am_matrix_fini(&x);
 }
 END_TEST
 
-/* ---- determinism, save and load ---------------------------------------------------------------- */
+/* ---- determinism, save and load ------------------------------------------------------------- */
 
 static const char *const model_items[2][3] = {
     {"penalty=l1", "C=0.3", "class_weight=balanced"},
@@ -550,7 +586,7 @@ START_TEST(test_save_load)
 }
 END_TEST
 
-/* ---- bad input, cancellation, out of memory ----------------------------------------------------- */
+/* ---- bad input, cancellation, out of memory ------------------------------------------------- */
 
 static const struct bad_param {
     const char *item, *message;
