@@ -74,6 +74,7 @@ int main(int argc, char **argv)
     double *seconds = calloc((size_t)repeats, sizeof(double));
     if (!pred || !seconds)
         return 1;
+    am_blas_set_threads(1); /* as `automl predict` does (see api_predict.c) */
     for (int r = 0; r < repeats; r++) {
         double a = am_now();
         if (m->learner->predict(m->model, &x, threads, NULL, pred, &d) != AM_OK) {
