@@ -125,6 +125,42 @@ static void gauss_solve(double *A, double *b, int n)
 
 /* ---- ridge ---------------------------------------------------------------------------------- */
 
+/* NIST StRD "Wampler1" (higher difficulty): y = 1 + x + x^2 + x^3 + x^4 + x^5 at x = 0..20, an
+ * exact quintic whose certified coefficients are all 1 (residual SD 0). The design x..x^5 spans
+ * six orders of magnitude and its columns are nearly collinear. */
+START_TEST(test_wampler1_ols)
+{
+    am_matrix x;
+    ck_assert_int_eq(am_matrix_new(&x, 21, 5, NULL), AM_OK);
+    double y[21];
+    for (int i = 0; i <= 20; i++) {
+        double power = 1;
+        y[i] = 1;
+        for (int j = 0; j < 5; j++) {
+            power *= i;
+            AM_AT(&x, i, j) = power;
+            y[i] += power;
+        }
+    }
+    const char *items[] = {"alpha=0", "fit_intercept=true"};
+    am_params p = params_of(&am_learner_ridge, items, 2);
+    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = fit_ok(&am_learner_ridge, &a);
+    const double *coef;
+    double b;
+    am_ridge_coef(m, &coef, &b);
+    double worst = 99;
+    for (int j = 0; j < 6; j++) {
+        double got = j == 0 ? b : coef[j - 1], rel = fabs(got - 1.0);
+        worst = fmin(worst, rel > 0 ? -log10(rel) : 16);
+        ck_assert_msg(rel < 1e-7, "Wampler1 coefficient %d: %.15g vs certified 1", j, got);
+    }
+    printf("wampler1 OLS: worst coefficient agrees to %.1f significant digits\n", worst);
+    am_model_free(m);
+    am_matrix_fini(&x);
+}
+END_TEST
+
 /* NIST StRD "Longley" certified regression coefficients: intercept, then x1..x6. */
 static const double longley_cert[7] = {
     -3482258.63459582,      15.0618722713733,  -0.358191792925910e-01, -2.02022980381683,
@@ -981,6 +1017,7 @@ static Suite *learners_suite(void)
     Suite *s = suite_create("learners");
     TCase *tc = tcase_create("ridge");
     tcase_add_test(tc, test_longley_ols);
+    tcase_add_test(tc, test_wampler1_ols);
     tcase_add_loop_test(tc, test_ridge_closed_form, 0, 4);
     tcase_add_test(tc, test_ridge_weight_is_duplicate);
     tcase_add_test(tc, test_ridge_rank_deficient);
