@@ -11,18 +11,24 @@
 
 #include "../learners/elasticnet.h"
 #include "../learners/internal.h"
+#include "learner_testing.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
 static am_params enet_params(const char *const *items, int32_t n)
 {
-    am_params p;
-    am_diag d;
-    am_diag_clear(&d);
-    am_params_defaults(am_learner_elasticnet.params, &p);
-    ck_assert_msg(am_params_parse(am_learner_elasticnet.params, items, n, &p, &d) == AM_OK, "%s",
-                  d.message);
-    return p;
+    return lt_params(&am_learner_elasticnet, items, n);
+}
+
+static am_fit_args enet_args(const am_matrix *x, const double *y, const double *w,
+                             const am_params *p)
+{
+    return lt_dense_args(x, y, w, AM_TASK_REGRESSION, 0, p);
+}
+
+static am_model *enet_fit_ok(const am_fit_args *a)
+{
+    return lt_fit_ok(&am_learner_elasticnet, a);
 }
 
 /* Parameters from numbers: alpha, l1_ratio, tol (max_iter large, intercept on). */
@@ -36,52 +42,20 @@ static am_params enet_numbers(double alpha, double l1_ratio, double tol)
     return enet_params(items, 4);
 }
 
-static am_fit_args fit_args(const am_matrix *x, const double *y, const double *w,
-                            const am_params *p)
-{
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.x = x;
-    a.y = y;
-    a.weight = w;
-    a.task = AM_TASK_REGRESSION;
-    a.params = p;
-    a.seed = 1;
-    a.n_threads = 1;
-    return a;
-}
-
-static am_model *fit_ok(const am_fit_args *a)
-{
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(&am_learner_elasticnet, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "fit: %s: %s", am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static double gauss(am_rng *r)
-{
-    double u = am_rng_uniform(r), v = am_rng_uniform(r);
-    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
-}
-
 /* Columns sharing a common factor (pairwise correlation about 0.5) plus a chain between
  * neighbours, so the lasso has real choices to make; y depends on a few of them. */
 static void correlated_problem(am_matrix *x, double *y, int64_t n, int64_t p, am_rng *r)
 {
     ck_assert_int_eq(am_matrix_new(x, n, p, NULL), AM_OK);
     for (int64_t i = 0; i < n; i++) {
-        double f = gauss(r), prev = 0;
+        double f = lt_gauss(r), prev = 0;
         for (int64_t j = 0; j < p; j++) {
-            double e = gauss(r);
+            double e = lt_gauss(r);
             AM_AT(x, i, j) = 0.7 * f + 0.5 * e + 0.4 * prev;
             prev = e;
         }
         y[i] = 0.5 + 2.0 * AM_AT(x, i, 0) - 1.5 * AM_AT(x, i, p / 2) + 0.8 * AM_AT(x, i, p - 1) +
-               0.5 * gauss(r);
+               0.5 * lt_gauss(r);
     }
 }
 
@@ -193,7 +167,7 @@ START_TEST(test_kkt_path)
         for (size_t k = 0; k < AM_COUNT(fractions); k++) {
             double alpha = amax * fractions[k];
             am_params pr = enet_numbers(alpha, l1r, tol);
-            am_fit_args a = fit_args(&x, y, wt, &pr);
+            am_fit_args a = enet_args(&x, y, wt, &pr);
             for (int mode = AM_ENET_COVARIANCE; mode <= AM_ENET_NAIVE; mode++) {
                 am_model *m = NULL;
                 am_diag d;
@@ -269,8 +243,8 @@ START_TEST(test_gap_bounds_suboptimality)
         snprintf(a2, sizeof(a2), "l1_ratio=%.17g", l1r);
         const char *items[] = {a1, a2};
         am_params pd = enet_params(items, 2), pt = enet_numbers(alpha, l1r, 1e-14);
-        am_fit_args ad = fit_args(&x, y, w, &pd), at = fit_args(&x, y, w, &pt);
-        am_model *md = fit_ok(&ad), *mt = fit_ok(&at);
+        am_fit_args ad = enet_args(&x, y, w, &pd), at = enet_args(&x, y, w, &pt);
+        am_model *md = enet_fit_ok(&ad), *mt = enet_fit_ok(&at);
         am_enet_info info = am_elasticnet_info(md);
         ck_assert(info.converged);
         ck_assert_msg(fabs(info.tol_abs - tol_abs) <= 1e-12 * tol_abs, "tol_abs %g, want %g",
@@ -364,8 +338,8 @@ START_TEST(test_reference_prox)
     double want_b, want[3];
     prox_gradient(&x, small_y, small_w, alpha, l1r, &want_b, want);
     am_params p = enet_numbers(alpha, l1r, 1e-14);
-    am_fit_args a = fit_args(&x, small_y, small_w, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, small_y, small_w, &p);
+    am_model *m = enet_fit_ok(&a);
     const double *beta;
     double b;
     am_elasticnet_coef(m, &beta, &b);
@@ -399,8 +373,8 @@ START_TEST(test_reference_sklearn)
     am_matrix x;
     small_matrix(&x);
     am_params p = enet_numbers(sklearn_cases[_i].alpha, sklearn_cases[_i].l1r, 1e-14);
-    am_fit_args a = fit_args(&x, small_y, small_w, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, small_y, small_w, &p);
+    am_model *m = enet_fit_ok(&a);
     const double *beta;
     double b;
     am_elasticnet_coef(m, &beta, &b);
@@ -438,8 +412,8 @@ START_TEST(test_matches_ridge)
     am_params pr;
     am_params_defaults(am_learner_ridge.params, &pr);
     ck_assert_int_eq(am_params_parse(am_learner_ridge.params, items, 1, &pr, NULL), AM_OK);
-    am_fit_args ae = fit_args(&x, y, w, &pe), ar = fit_args(&x, y, w, &pr);
-    am_model *me = fit_ok(&ae), *mr = NULL;
+    am_fit_args ae = enet_args(&x, y, w, &pe), ar = enet_args(&x, y, w, &pr);
+    am_model *me = enet_fit_ok(&ae), *mr = NULL;
     ck_assert_int_eq(am_learner_fit(&am_learner_ridge, &ar, &mr, NULL), AM_OK);
     const double *be, *br;
     double ie, ir;
@@ -477,8 +451,8 @@ START_TEST(test_alpha_max)
     ym /= sw;
     /* Just above alpha_max: all zero, the weighted mean as intercept. */
     am_params p1 = enet_numbers(amax * (1 + 1e-9), l1r, 1e-4);
-    am_fit_args a1 = fit_args(&x, y, w, &p1);
-    am_model *m1 = fit_ok(&a1);
+    am_fit_args a1 = enet_args(&x, y, w, &p1);
+    am_model *m1 = enet_fit_ok(&a1);
     const double *beta;
     double b;
     am_elasticnet_coef(m1, &beta, &b);
@@ -490,16 +464,16 @@ START_TEST(test_alpha_max)
     ck_assert(fabs(info.alpha_max - amax) < 1e-12 * amax);
     /* Far above, too. */
     am_params p2 = enet_numbers(1e6, l1r, 1e-4);
-    am_fit_args a2 = fit_args(&x, y, w, &p2);
-    am_model *m2 = fit_ok(&a2);
+    am_fit_args a2 = enet_args(&x, y, w, &p2);
+    am_model *m2 = enet_fit_ok(&a2);
     am_elasticnet_coef(m2, &beta, &b);
     for (int64_t j = 0; j < p; j++)
         ck_assert(beta[j] == 0.0);
     ck_assert(fabs(b - ym) < 1e-12);
     /* Just below: one feature enters. */
     am_params p3 = enet_numbers(amax * 0.98, l1r, 1e-8);
-    am_fit_args a3 = fit_args(&x, y, w, &p3);
-    am_model *m3 = fit_ok(&a3);
+    am_fit_args a3 = enet_args(&x, y, w, &p3);
+    am_model *m3 = enet_fit_ok(&a3);
     am_elasticnet_coef(m3, &beta, &b);
     int nz = 0;
     for (int64_t j = 0; j < p; j++)
@@ -539,8 +513,8 @@ START_TEST(test_weight_is_duplicate)
     static const double ratios[] = {1.0, 0.5, 0.0};
     for (size_t t = 0; t < AM_COUNT(ratios); t++) {
         am_params pr = enet_numbers(0.05, ratios[t], 1e-13);
-        am_fit_args aw = fit_args(&x, y, w, &pr), ad = fit_args(&xd, yd, NULL, &pr);
-        am_model *mw = fit_ok(&aw), *md = fit_ok(&ad);
+        am_fit_args aw = enet_args(&x, y, w, &pr), ad = enet_args(&xd, yd, NULL, &pr);
+        am_model *mw = enet_fit_ok(&aw), *md = enet_fit_ok(&ad);
         const double *bw, *bd;
         double iw, id;
         am_elasticnet_coef(mw, &bw, &iw);
@@ -569,9 +543,9 @@ START_TEST(test_threads_identical)
     am_params pr = enet_numbers(0.01, 0.5, 1e-6);
     am_buf b[2];
     for (int t = 0; t < 2; t++) {
-        am_fit_args a = fit_args(&x, y, NULL, &pr);
+        am_fit_args a = enet_args(&x, y, NULL, &pr);
         a.n_threads = t + 1;
-        am_model *m = fit_ok(&a);
+        am_model *m = enet_fit_ok(&a);
         am_buf_init(&b[t]);
         ck_assert_int_eq(am_learner_elasticnet.save(m, &b[t], NULL), AM_OK);
         am_model_free(m);
@@ -596,7 +570,7 @@ START_TEST(test_modes_agree)
     correlated_problem(&x, y, n, p, &r);
     double fraction = _i == 0 ? 0.7 : 0.01;
     am_params pr = enet_numbers(fraction * alpha_max_of(&x, y, NULL, 0.8), 0.8, 1e-12);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
     am_model *mc = NULL, *mn = NULL;
     ck_assert_int_eq(am_elasticnet_fit_mode(&a, AM_ENET_COVARIANCE, &mc, NULL), AM_OK);
     ck_assert_int_eq(am_elasticnet_fit_mode(&a, AM_ENET_NAIVE, &mn, NULL), AM_OK);
@@ -642,7 +616,7 @@ START_TEST(test_wide_duplicated)
     }
     double alpha = 0.01 * alpha_max_of(&x, y, NULL, l1r), tol = 1e-10;
     am_params pr = enet_numbers(alpha, l1r, tol);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
     for (int mode = AM_ENET_COVARIANCE; mode <= AM_ENET_NAIVE; mode++) {
         am_model *m = NULL;
         ck_assert_int_eq(am_elasticnet_fit_mode(&a, (am_enet_mode)mode, &m, NULL), AM_OK);
@@ -682,8 +656,8 @@ START_TEST(test_many_features_naive)
     correlated_problem(&x, y, n, p, &r);
     double alpha = 0.3 * alpha_max_of(&x, y, NULL, 1.0), tol = 1e-10;
     am_params pr = enet_numbers(alpha, 1.0, tol);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
+    am_model *m = enet_fit_ok(&a);
     am_enet_info info = am_elasticnet_info(m);
     ck_assert_int_eq(info.mode, AM_ENET_NAIVE);
     ck_assert(info.converged);
@@ -710,8 +684,8 @@ START_TEST(test_constant_target)
     for (int i = 0; i < 15; i++)
         y[i] = 2.5;
     am_params pr = enet_numbers(0.0, 0.5, 1e-4);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
+    am_model *m = enet_fit_ok(&a);
     const double *beta;
     double b;
     am_elasticnet_coef(m, &beta, &b);
@@ -730,8 +704,8 @@ START_TEST(test_no_features)
     ck_assert_int_eq(am_matrix_new(&x, 4, 0, NULL), AM_OK);
     double y[4] = {1, 2, 3, 4}, w[4] = {1, 1, 1, 5}, out[4];
     am_params pr = enet_params(NULL, 0);
-    am_fit_args a = fit_args(&x, y, w, &pr);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, y, w, &pr);
+    am_model *m = enet_fit_ok(&a);
     predict_ok(m, &x, out);
     ck_assert(fabs(out[0] - 26.0 / 8.0) < 1e-14);
     am_model_free(m);
@@ -749,8 +723,8 @@ START_TEST(test_no_intercept)
     correlated_problem(&x, y, 40, 5, &r);
     const char *items[] = {"alpha=0.05", "l1_ratio=0.9", "fit_intercept=false", "tol=1e-12"};
     am_params pr = enet_params(items, 4);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
+    am_model *m = enet_fit_ok(&a);
     const double *beta;
     double b;
     am_elasticnet_coef(m, &beta, &b);
@@ -800,11 +774,11 @@ START_TEST(test_max_iter_keeps_model)
     correlated_problem(&x, y, 60, 10, &r);
     const char *items[] = {"alpha=0.0001", "l1_ratio=0.5", "max_iter=1", "tol=1e-12"};
     am_params pr = enet_params(items, 4);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
     log_capture cap = {0, ""};
     am_logger lg = {capture, &cap};
     a.log = &lg;
-    am_model *m = fit_ok(&a);
+    am_model *m = enet_fit_ok(&a);
     am_enet_info info = am_elasticnet_info(m);
     ck_assert(!info.converged);
     ck_assert_int_eq(info.n_sweeps, 1);
@@ -815,7 +789,7 @@ START_TEST(test_max_iter_keeps_model)
     const char *ok_items[] = {"alpha=0.1"};
     am_params pok = enet_params(ok_items, 1);
     a.params = &pok;
-    m = fit_ok(&a);
+    m = enet_fit_ok(&a);
     ck_assert_int_eq(cap.warnings, 1);
     am_model_free(m);
     am_matrix_fini(&x);
@@ -830,7 +804,7 @@ START_TEST(test_cancelled)
     double y[30];
     correlated_problem(&x, y, 30, 5, &r);
     am_params pr = enet_params(NULL, 0);
-    am_fit_args a = fit_args(&x, y, NULL, &pr);
+    am_fit_args a = enet_args(&x, y, NULL, &pr);
     volatile int flag = 1;
     am_stop stop = {INFINITY, &flag};
     a.stop = &stop;
@@ -858,8 +832,8 @@ static void saved_make(saved *s)
     double y[40];
     correlated_problem(&s->x, y, 40, 6, &r);
     am_params pr = enet_numbers(0.05, 0.5, 1e-6);
-    am_fit_args a = fit_args(&s->x, y, NULL, &pr);
-    s->m = fit_ok(&a);
+    am_fit_args a = enet_args(&s->x, y, NULL, &pr);
+    s->m = enet_fit_ok(&a);
     am_buf_init(&s->buf);
     ck_assert_int_eq(am_learner_elasticnet.save(s->m, &s->buf, NULL), AM_OK);
 }
@@ -992,7 +966,7 @@ START_TEST(test_bad_params_direct)
     int32_t k = am_params_find(am_learner_elasticnet.params, bad_values[_i].key);
     ck_assert_int_ge(k, 0);
     p.v[k] = bad_values[_i].value;
-    am_fit_args a = fit_args(&x, y, NULL, &p);
+    am_fit_args a = enet_args(&x, y, NULL, &p);
     am_model *m = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -1018,7 +992,7 @@ START_TEST(test_bad_task_and_data)
         w[i] = 1;
     }
     am_params p = enet_params(NULL, 0);
-    am_fit_args a = fit_args(&x, y, w, &p);
+    am_fit_args a = enet_args(&x, y, w, &p);
     a.task = AM_TASK_BINARY;
     a.n_classes = 2;
     am_model *m = NULL;
@@ -1026,7 +1000,7 @@ START_TEST(test_bad_task_and_data)
     am_diag_clear(&d);
     ck_assert_int_eq(am_learner_elasticnet.fit(&a, &m, &d), AM_ERR_CONFIG);
     ck_assert_str_eq(d.message, "elasticnet does not support binary classification");
-    a = fit_args(&x, y, w, &p);
+    a = enet_args(&x, y, w, &p);
     w[3] = -1;
     ck_assert_int_eq(am_learner_elasticnet.fit(&a, &m, &d), AM_ERR_DATA);
     w[3] = 1;
@@ -1045,7 +1019,7 @@ START_TEST(test_out_of_memory)
     double y[30];
     correlated_problem(&x, y, 30, 8, &r);
     am_params p = enet_numbers(0.01, 0.5, 1e-6);
-    am_fit_args a = fit_args(&x, y, NULL, &p);
+    am_fit_args a = enet_args(&x, y, NULL, &p);
     /* Every allocation point in turn fails; each must be reported, never crash or leak. */
     bool finished = false;
     for (int64_t k = 0; k < 200 && !finished; k++) {

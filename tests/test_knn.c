@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../learners/knn.h"
+#include "learner_testing.h"
 
 enum { METRIC_EUCLIDEAN, METRIC_MANHATTAN, METRIC_COSINE };
 enum { WEIGHTS_UNIFORM, WEIGHTS_DISTANCE };
@@ -39,6 +40,11 @@ static const char *const metric_names[] = {"euclidean", "manhattan", "cosine"};
 static const char *const weights_names[] = {"uniform", "distance"};
 
 /* ---- helpers -------------------------------------------------------------------------------- */
+
+static am_model *knn_fit_ok(const am_fit_args *a)
+{
+    return lt_fit_ok(&am_learner_knn, a);
+}
 
 static am_params knn_params(int64_t k, int weighting, int metric)
 {
@@ -56,33 +62,6 @@ static am_params knn_params(int64_t k, int weighting, int metric)
     return p;
 }
 
-static am_fit_args fit_args(const am_matrix *x, const double *y, const double *w, am_task task,
-                            int32_t n_classes, const am_params *p)
-{
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.x = x;
-    a.y = y;
-    a.weight = w;
-    a.task = task;
-    a.n_classes = n_classes;
-    a.params = p;
-    a.seed = 1;
-    a.n_threads = 1;
-    return a;
-}
-
-static am_model *fit_ok(const am_fit_args *a)
-{
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(&am_learner_knn, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "knn fit: %s: %s", am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
 static double *predict_ok(const am_model *m, const am_matrix *x, int32_t n_threads)
 {
     double *out = calloc((size_t)(x->n_rows * m->n_outputs) + 1, sizeof(double));
@@ -92,12 +71,6 @@ static double *predict_ok(const am_model *m, const am_matrix *x, int32_t n_threa
     am_status st = am_learner_knn.predict(m, x, n_threads, NULL, out, &d);
     ck_assert_msg(st == AM_OK, "knn predict: %s: %s", am_status_name(st), d.message);
     return out;
-}
-
-static double gauss(am_rng *r)
-{
-    double u = am_rng_uniform(r), v = am_rng_uniform(r);
-    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
 }
 
 /* Kinds of feature data. GRID and SIGNS make every distance exact in floating point (small
@@ -113,7 +86,7 @@ static void make_matrix(am_matrix *x, int64_t n, int64_t p, int kind, am_rng *r)
         double scale = kind == DATA_SIGNS ? (double)am_rng_below(r, 8) : 1;
         scale = scale == 0 ? 0 : scale < 3 ? 2 : 1;
         for (int64_t j = 0; j < p; j++) {
-            double v = kind == DATA_GAUSS  ? gauss(r)
+            double v = kind == DATA_GAUSS  ? lt_gauss(r)
                        : kind == DATA_GRID ? (double)am_rng_below(r, 3)
                                            : (am_rng_below(r, 2) ? 1.0 : -1.0) * scale;
             AM_AT(x, i, j) = v;
@@ -124,7 +97,7 @@ static void make_matrix(am_matrix *x, int64_t n, int64_t p, int kind, am_rng *r)
 static void make_targets(int64_t n, int32_t n_classes, am_rng *r, double *y)
 {
     for (int64_t i = 0; i < n; i++)
-        y[i] = n_classes ? (double)am_rng_below(r, n_classes) : 3 * gauss(r);
+        y[i] = n_classes ? (double)am_rng_below(r, n_classes) : 3 * lt_gauss(r);
 }
 
 /* Sample weights with some zeros: a zero-weight row still takes a neighbour's place. */
@@ -271,8 +244,8 @@ START_TEST(test_oracle)
     make_targets(N_TRAIN, nc, &r, y);
     make_weights(N_TRAIN, &r, w);
     am_params pa = knn_params(k, weighting, metric);
-    am_fit_args a = fit_args(&x, y, weighted ? w : NULL, task, nc, &pa);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&x, y, weighted ? w : NULL, task, nc, &pa);
+    am_model *m = knn_fit_ok(&a);
     ck_assert_int_eq(m->n_outputs, nc ? nc : 1);
 
     /* The data must cross block and tile boundaries, off their multiples. */
@@ -345,8 +318,8 @@ START_TEST(test_tie_lower_row_wins)
         y[600] = order ? 1 : 2;
         y[650] = 0;
         am_params p = knn_params(1, WEIGHTS_UNIFORM, metric);
-        am_fit_args a = fit_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
-        am_model *m = fit_ok(&a);
+        am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+        am_model *m = knn_fit_ok(&a);
         double *out = predict_ok(m, &q, 1);
         ck_assert(out[(int)y[3]] == 1.0);
         free(out);
@@ -354,7 +327,7 @@ START_TEST(test_tie_lower_row_wins)
         /* k = 2 takes rows 3 and 600 (not 650), with distance weights too: both at 0. */
         p = knn_params(2, WEIGHTS_DISTANCE, metric);
         a.params = &p;
-        m = fit_ok(&a);
+        m = knn_fit_ok(&a);
         out = predict_ok(m, &q, 2);
         ck_assert(out[1] == 0.5 && out[2] == 0.5 && out[0] == 0);
         free(out);
@@ -388,8 +361,8 @@ START_TEST(test_distance_zero_only)
     y[250] = 5;
     w[17] = 3;
     am_params p = knn_params(10, WEIGHTS_DISTANCE, metric);
-    am_fit_args a = fit_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = knn_fit_ok(&a);
     double *out = predict_ok(m, &q, 1);
     ck_assert_msg(out[0] == (3 * 2.0 + 5.0) / 4.0, "%s: %.17g", metric_names[metric], out[0]);
     free(out);
@@ -416,14 +389,14 @@ START_TEST(test_near_neighbours_precision)
      * depends on the ratio of their tiny distances. */
     for (int i = 0; i < NQ; i++)
         for (int j = 0; j < P; j++) {
-            AM_AT(&x, 7 * i + 1, j) = AM_AT(&x, 7 * i, j) + 1e-6 * gauss(&r);
-            AM_AT(&q, i, j) = AM_AT(&x, 7 * i, j) + 1e-6 * gauss(&r);
+            AM_AT(&x, 7 * i + 1, j) = AM_AT(&x, 7 * i, j) + 1e-6 * lt_gauss(&r);
+            AM_AT(&q, i, j) = AM_AT(&x, 7 * i, j) + 1e-6 * lt_gauss(&r);
         }
     double y[N];
     make_targets(N, 0, &r, y);
     am_params p = knn_params(3, WEIGHTS_DISTANCE, metric);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = knn_fit_ok(&a);
     double *out = predict_ok(m, &q, 1);
     oracle o = {metric, WEIGHTS_DISTANCE, 3, &x, y, NULL, 0, malloc(N * sizeof(ranked))};
     for (int i = 0; i < NQ; i++) {
@@ -452,8 +425,8 @@ START_TEST(test_k_beyond_rows)
     make_matrix(&q, 3, 2, DATA_GAUSS, &r);
     double y[4] = {1, 2, 4, 8}, w[4] = {1, 1, 2, 0};
     am_params p = knn_params(100000, WEIGHTS_UNIFORM, METRIC_MANHATTAN);
-    am_fit_args a = fit_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = knn_fit_ok(&a);
     double *out = predict_ok(m, &q, 1);
     for (int i = 0; i < 3; i++)
         ck_assert_double_eq_tol(out[i], (1 + 2 + 8) / 4.0, 1e-15);
@@ -464,8 +437,8 @@ START_TEST(test_k_beyond_rows)
     am_matrix xz = {4, 2, 4, cols, false};
     for (int weighting = 0; weighting < 2; weighting++) {
         p = knn_params(3, weighting, METRIC_EUCLIDEAN);
-        a = fit_args(&xz, yc, wz, AM_TASK_BINARY, 2, &p);
-        m = fit_ok(&a);
+        a = lt_dense_args(&xz, yc, wz, AM_TASK_BINARY, 2, &p);
+        m = knn_fit_ok(&a);
         double row[2] = {0, 0};
         am_matrix one = {1, 2, 1, row, false};
         out = predict_ok(m, &one, 1);
@@ -491,8 +464,8 @@ START_TEST(test_nan_query)
     for (int metric = 0; metric < 3; metric++)
         for (int weighting = 0; weighting < 2; weighting++) {
             am_params p = knn_params(5, weighting, metric);
-            am_fit_args a = fit_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
-            am_model *m = fit_ok(&a);
+            am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+            am_model *m = knn_fit_ok(&a);
             double row[3] = {NAN, 0.5, 0.25};
             am_matrix one = {1, 3, 1, row, false};
             double *out = predict_ok(m, &one, 1);
@@ -521,8 +494,8 @@ START_TEST(test_threads_identical)
     make_targets(NT, 5, &r, y);
     make_weights(NT, &r, w);
     am_params p = knn_params(7, weighting, metric);
-    am_fit_args a = fit_args(&x, y, w, AM_TASK_MULTICLASS, 5, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&x, y, w, AM_TASK_MULTICLASS, 5, &p);
+    am_model *m = knn_fit_ok(&a);
     int64_t qb, tb;
     am_knn_blocks(m, &qb, &tb);
     ck_assert(NQ > 2 * qb && NT > 2 * tb);
@@ -567,8 +540,8 @@ static void saved_make(saved *s, int i, int64_t n)
     make_weights(n, &r, w);
     w[0] = 1; /* never all zero */
     am_params p = knn_params(3, i % 2, i / 3);
-    am_fit_args a = fit_args(&s->x, y, w, tasks[i % 3], classes[i % 3], &p);
-    s->m = fit_ok(&a);
+    am_fit_args a = lt_dense_args(&s->x, y, w, tasks[i % 3], classes[i % 3], &p);
+    s->m = knn_fit_ok(&a);
     am_buf_init(&s->buf);
     ck_assert_int_eq(am_learner_knn.save(s->m, &s->buf, NULL), AM_OK);
     free(y);
@@ -716,7 +689,7 @@ START_TEST(test_load_norm_overflow)
     AM_AT(&s.x, 0, 0) = 1e200;
     double y[12] = {0};
     am_params p = knn_params(3, WEIGHTS_UNIFORM, METRIC_EUCLIDEAN);
-    am_fit_args a = fit_args(&s.x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_fit_args a = lt_dense_args(&s.x, y, NULL, AM_TASK_REGRESSION, 0, &p);
     am_diag d;
     am_diag_clear(&d);
     ck_assert_int_eq(am_learner_fit(&am_learner_knn, &a, &m2, &d), AM_ERR_DATA);
@@ -812,7 +785,7 @@ START_TEST(test_fit_refuses)
     double y[8] = {0, 1, 0, 1, 1, 0, 0, 1};
     am_params p = knn_params(3, WEIGHTS_UNIFORM, METRIC_EUCLIDEAN);
     p.v[0] = 0;
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_BINARY, 2, &p);
     am_model *m = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -833,7 +806,7 @@ START_TEST(test_fit_refuses)
     a.stop = &past;
     ck_assert_int_eq(am_learner_fit(&am_learner_knn, &a, &m, &d), AM_ERR_CANCELLED);
     a.stop = NULL;
-    m = fit_ok(&a);
+    m = knn_fit_ok(&a);
     am_matrix wrong;
     ck_assert_int_eq(am_matrix_new(&wrong, 4, 3, NULL), AM_OK);
     double out[8];
@@ -855,8 +828,8 @@ START_TEST(test_no_features)
     double y[6] = {1, 2, 3, 4, 5, 6};
     for (int metric = 0; metric < 3; metric++) {
         am_params p = knn_params(2, WEIGHTS_DISTANCE, metric);
-        am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-        am_model *m = fit_ok(&a);
+        am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+        am_model *m = knn_fit_ok(&a);
         double *out = predict_ok(m, &q, 1);
         ck_assert(out[0] == 1.5 && out[1] == 1.5);
         free(out);
@@ -875,7 +848,7 @@ START_TEST(test_out_of_memory)
     for (int i = 0; i < 30; i++)
         y[i] = i % 2;
     am_params p = knn_params(3, WEIGHTS_DISTANCE, METRIC_EUCLIDEAN);
-    am_fit_args a = fit_args(&s.x, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_fit_args a = lt_dense_args(&s.x, y, NULL, AM_TASK_BINARY, 2, &p);
     am_status st = AM_ERR_NOMEM;
     int64_t k;
     for (k = 0; k < 100 && st != AM_OK; k++) {

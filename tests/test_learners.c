@@ -9,58 +9,16 @@
 #include <string.h>
 
 #include "../learners/internal.h"
+#include "learner_testing.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-static am_params params_of(const am_learner_type *t, const char *const *items, int32_t n)
-{
-    am_params p;
-    am_diag d;
-    am_diag_clear(&d);
-    am_params_defaults(t->params, &p);
-    ck_assert_msg(am_params_parse(t->params, items, n, &p, &d) == AM_OK, "%s", d.message);
-    return p;
-}
-
-static am_fit_args fit_args(const am_matrix *x, const double *y, const double *w, am_task task,
-                            int32_t n_classes, const am_params *p)
-{
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.x = x;
-    a.y = y;
-    a.weight = w;
-    a.task = task;
-    a.n_classes = n_classes;
-    a.params = p;
-    a.seed = 1;
-    a.n_threads = 1;
-    return a;
-}
-
-static am_model *fit_ok(const am_learner_type *t, const am_fit_args *a)
-{
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(t, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "%s fit: %s: %s", t->name, am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static double gauss(am_rng *r)
-{
-    double u = am_rng_uniform(r), v = am_rng_uniform(r);
-    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
-}
 
 static void random_matrix(am_matrix *x, int64_t n, int64_t p, am_rng *r)
 {
     ck_assert_int_eq(am_matrix_new(x, n, p, NULL), AM_OK);
     for (int64_t j = 0; j < p; j++)
         for (int64_t i = 0; i < n; i++)
-            AM_AT(x, i, j) = gauss(r);
+            AM_AT(x, i, j) = lt_gauss(r);
 }
 
 /* Labels drawn from a softmax (k = 2: sigmoid) of fixed random weights: overlapping classes. */
@@ -70,7 +28,7 @@ static void noisy_labels(const am_matrix *x, int32_t n_classes, am_rng *r, doubl
     ck_assert(n_classes <= 8 && x->n_cols <= 8);
     for (int c = 0; c < n_classes; c++)
         for (int64_t j = 0; j < x->n_cols; j++)
-            beta[c][j] = gauss(r);
+            beta[c][j] = lt_gauss(r);
     for (int64_t i = 0; i < x->n_rows; i++) {
         double e[8], s = 0;
         for (int c = 0; c < n_classes; c++) {
@@ -143,9 +101,9 @@ START_TEST(test_wampler1_ols)
         }
     }
     const char *items[] = {"alpha=0", "fit_intercept=true"};
-    am_params p = params_of(&am_learner_ridge, items, 2);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a);
+    am_params p = lt_params(&am_learner_ridge, items, 2);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a);
     const double *coef;
     double b;
     am_ridge_coef(m, &coef, &b);
@@ -188,9 +146,9 @@ START_TEST(test_longley_ols)
     fclose(fp);
 
     const char *items[] = {"alpha=0", "fit_intercept=true"};
-    am_params p = params_of(&am_learner_ridge, items, 2);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a);
+    am_params p = lt_params(&am_learner_ridge, items, 2);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a);
     const double *coef;
     double b;
     am_ridge_coef(m, &coef, &b);
@@ -220,16 +178,16 @@ START_TEST(test_ridge_closed_form)
     random_matrix(&x, N, P, &r);
     double y[N], w[N];
     for (int i = 0; i < N; i++) {
-        y[i] = 3.0 + 0.5 * gauss(&r);
+        y[i] = 3.0 + 0.5 * lt_gauss(&r);
         for (int j = 0; j < P; j++)
             y[i] += (j + 1) * AM_AT(&x, i, j);
         w[i] = 0.2 + 1.8 * am_rng_uniform(&r);
     }
     const double alpha = 0.7;
     const char *items[] = {"alpha=0.7", intercept ? "fit_intercept=true" : "fit_intercept=false"};
-    am_params p = params_of(&am_learner_ridge, items, 2);
-    am_fit_args a = fit_args(&x, y, weighted ? w : NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a);
+    am_params p = lt_params(&am_learner_ridge, items, 2);
+    am_fit_args a = lt_dense_args(&x, y, weighted ? w : NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a);
 
     /* Oracle: (D'WD + alpha diag(1..1, 0)) theta = D'Wy with D = [X, 1] (the 1 only when
      * fitting an intercept, which is not penalised). */
@@ -279,9 +237,9 @@ static double weight_vs_duplicate(const am_learner_type *t, const am_params *p, 
     }
     for (int64_t i = 0; i < n; i++)
         w[i] = i == 0 ? 2.0 : 1.0;
-    am_fit_args aw = fit_args(x, y, w, task, n_classes, p);
-    am_fit_args ad = fit_args(&xd, yd, NULL, task, n_classes, p);
-    am_model *mw = fit_ok(t, &aw), *md = fit_ok(t, &ad);
+    am_fit_args aw = lt_dense_args(x, y, w, task, n_classes, p);
+    am_fit_args ad = lt_dense_args(&xd, yd, NULL, task, n_classes, p);
+    am_model *mw = lt_fit_ok(t, &aw), *md = lt_fit_ok(t, &ad);
     int32_t no = mw->n_outputs;
     double *pw = calloc((size_t)(n * no), sizeof(double)), *pd = calloc((size_t)(n * no), 8);
     ck_assert_int_eq(t->predict(mw, x, 1, NULL, pw, NULL), AM_OK);
@@ -307,9 +265,9 @@ START_TEST(test_ridge_weight_is_duplicate)
     random_matrix(&x, 30, 3, &r);
     double y[30];
     for (int i = 0; i < 30; i++)
-        y[i] = AM_AT(&x, i, 0) - 2 * AM_AT(&x, i, 2) + gauss(&r);
+        y[i] = AM_AT(&x, i, 0) - 2 * AM_AT(&x, i, 2) + lt_gauss(&r);
     const char *items[] = {"alpha=2"};
-    am_params p = params_of(&am_learner_ridge, items, 1);
+    am_params p = lt_params(&am_learner_ridge, items, 1);
     double diff = weight_vs_duplicate(&am_learner_ridge, &p, AM_TASK_REGRESSION, 0, &x, y);
     ck_assert_msg(diff < 1e-12, "weight 2 vs duplicated row: predictions differ by %g", diff);
     am_matrix_fini(&x);
@@ -330,13 +288,13 @@ START_TEST(test_ridge_rank_deficient)
         AM_AT(&x, i, 2) = AM_AT(&x, i, 0);
         AM_AT(&x2, i, 0) = AM_AT(&x, i, 0);
         AM_AT(&x2, i, 1) = AM_AT(&x, i, 1);
-        y[i] = 4 * AM_AT(&x, i, 0) + AM_AT(&x, i, 1) + 0.1 * gauss(&r);
+        y[i] = 4 * AM_AT(&x, i, 0) + AM_AT(&x, i, 1) + 0.1 * lt_gauss(&r);
     }
     const char *items[] = {"alpha=0"};
-    am_params p = params_of(&am_learner_ridge, items, 1);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_fit_args a2 = fit_args(&x2, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a), *m2 = fit_ok(&am_learner_ridge, &a2);
+    am_params p = lt_params(&am_learner_ridge, items, 1);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_fit_args a2 = lt_dense_args(&x2, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a), *m2 = lt_fit_ok(&am_learner_ridge, &a2);
     const double *c, *c2;
     double b, b2;
     am_ridge_coef(m, &c, &b);
@@ -361,9 +319,9 @@ START_TEST(test_ridge_wide)
     random_matrix(&x, 4, 7, &r);
     double y[4] = {1, -2, 0.5, 3}, out[4];
     const char *items[] = {"alpha=0"};
-    am_params p = params_of(&am_learner_ridge, items, 1);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a);
+    am_params p = lt_params(&am_learner_ridge, items, 1);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a);
     ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(fabs(out[i] - y[i]) < 1e-10, "row %d: %.17g vs %g", i, out[i], y[i]);
@@ -379,17 +337,17 @@ START_TEST(test_no_features)
     am_matrix x;
     ck_assert_int_eq(am_matrix_new(&x, 8, 0, NULL), AM_OK);
     double y[8] = {0, 1, 1, 2, 2, 2, 0, 2}, w[8] = {1, 1, 1, 1, 1, 1, 1, 3}, out[8 * 3];
-    am_params p = params_of(&am_learner_ridge, NULL, 0);
-    am_fit_args a = fit_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&am_learner_ridge, &a);
+    am_params p = lt_params(&am_learner_ridge, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, w, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = lt_fit_ok(&am_learner_ridge, &a);
     ck_assert_int_eq(am_learner_ridge.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 14.0 / 10.0, 1e-14);
     am_model_free(m);
 
     const char *items[] = {"tol=1e-10"};
-    p = params_of(&am_learner_logreg, items, 1);
-    a = fit_args(&x, y, w, AM_TASK_MULTICLASS, 3, &p);
-    m = fit_ok(&am_learner_logreg, &a);
+    p = lt_params(&am_learner_logreg, items, 1);
+    a = lt_dense_args(&x, y, w, AM_TASK_MULTICLASS, 3, &p);
+    m = lt_fit_ok(&am_learner_logreg, &a);
     ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 2.0 / 10.0, 1e-7);
     ck_assert_double_eq_tol(out[1], 2.0 / 10.0, 1e-7);
@@ -398,8 +356,8 @@ START_TEST(test_no_features)
 
     /* Without an intercept there is nothing to fit: uniform probabilities. */
     const char *none[] = {"fit_intercept=false"};
-    p = params_of(&am_learner_logreg, none, 1);
-    m = fit_ok(&am_learner_logreg, &a);
+    p = lt_params(&am_learner_logreg, none, 1);
+    m = lt_fit_ok(&am_learner_logreg, &a);
     ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 1.0 / 3.0, 1e-15);
     am_model_free(m);
@@ -425,7 +383,7 @@ START_TEST(test_logreg_gradient_fd)
         w[i] = 0.1 + 2 * am_rng_uniform(&r);
     int dim = P * k + (intercept ? k : 0);
     for (int j = 0; j < dim; j++)
-        theta[j] = 0.7 * gauss(&r);
+        theta[j] = 0.7 * lt_gauss(&r);
     const double c = 1.7;
     double f;
     ck_assert_int_eq(am_logreg_objective(&x, y, w, n_classes, c, l2, intercept, theta, &f, g,
@@ -494,10 +452,10 @@ START_TEST(test_logreg_optimality)
     for (int i = 0; i < N; i++)
         w[i] = 0.5 + am_rng_uniform(&r);
     const char *items[] = {"C=1", "tol=1e-10", "max_iter=2000"};
-    am_params p = params_of(&am_learner_logreg, items, 3);
-    am_fit_args a = fit_args(&x, y, w, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
+    am_params p = lt_params(&am_learner_logreg, items, 3);
+    am_fit_args a = lt_dense_args(&x, y, w, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
                              n_classes, &p);
-    am_model *m = fit_ok(&am_learner_logreg, &a);
+    am_model *m = lt_fit_ok(&am_learner_logreg, &a);
     int32_t k, n_iter;
     const double *coef, *icpt;
     am_logreg_coef(m, &k, &coef, &icpt, &n_iter);
@@ -527,7 +485,7 @@ START_TEST(test_logreg_weight_is_duplicate)
     double y[40];
     noisy_labels(&x, 3, &r, y);
     const char *items[] = {"tol=1e-11", "max_iter=1000"};
-    am_params p = params_of(&am_learner_logreg, items, 2);
+    am_params p = lt_params(&am_learner_logreg, items, 2);
     double diff = weight_vs_duplicate(&am_learner_logreg, &p, AM_TASK_MULTICLASS, 3, &x, y);
     ck_assert_msg(diff < 1e-7, "weight 2 vs duplicated row: probabilities differ by %g", diff);
     am_matrix_fini(&x);
@@ -548,10 +506,10 @@ START_TEST(test_logreg_probabilities)
             AM_AT(&xt, i, j) *= (i % 5 == 0) ? 1e4 : 1.0;
     double y[60];
     noisy_labels(&x, n_classes, &r, y);
-    am_params p = params_of(&am_learner_logreg, NULL, 0);
-    am_fit_args a = fit_args(&x, y, NULL, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
+    am_params p = lt_params(&am_learner_logreg, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, NULL, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
                              n_classes, &p);
-    am_model *m = fit_ok(&am_learner_logreg, &a);
+    am_model *m = lt_fit_ok(&am_learner_logreg, &a);
     ck_assert_int_eq(m->n_outputs, n_classes);
     double out[50 * 5];
     ck_assert_int_eq(am_learner_logreg.predict(m, &xt, 1, NULL, out, NULL), AM_OK);
@@ -582,11 +540,11 @@ START_TEST(test_logreg_clusters)
     for (int i = 0; i < 90; i++) {
         y[i] = i % 3;
         for (int j = 0; j < 2; j++)
-            AM_AT(&x, i, j) = centre[i % 3][j] + 0.7 * gauss(&r);
+            AM_AT(&x, i, j) = centre[i % 3][j] + 0.7 * lt_gauss(&r);
     }
-    am_params p = params_of(&am_learner_logreg, NULL, 0);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
-    am_model *m = fit_ok(&am_learner_logreg, &a);
+    am_params p = lt_params(&am_learner_logreg, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+    am_model *m = lt_fit_ok(&am_learner_logreg, &a);
     double out[90 * 3];
     ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     for (int i = 0; i < 90; i++) {
@@ -615,10 +573,10 @@ START_TEST(test_logreg_separable_no_penalty)
         AM_AT(&x, i, 1) = (i % 5) - 2.0;
     }
     const char *items[] = {"penalty=none", "max_iter=300"};
-    am_params p = params_of(&am_learner_logreg, items, 2);
-    am_fit_args a = fit_args(&x, y, NULL, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
+    am_params p = lt_params(&am_learner_logreg, items, 2);
+    am_fit_args a = lt_dense_args(&x, y, NULL, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
                              n_classes, &p);
-    am_model *m = fit_ok(&am_learner_logreg, &a);
+    am_model *m = lt_fit_ok(&am_learner_logreg, &a);
     int32_t k, n_iter;
     const double *coef, *icpt;
     am_logreg_coef(m, &k, &coef, &icpt, &n_iter);
@@ -642,8 +600,8 @@ START_TEST(test_logreg_cancel)
     random_matrix(&x, 200, 5, &r);
     double y[200];
     noisy_labels(&x, 3, &r, y);
-    am_params p = params_of(&am_learner_logreg, NULL, 0);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+    am_params p = lt_params(&am_learner_logreg, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_MULTICLASS, 3, &p);
     am_stop past = {am_now() - 1.0, NULL};
     a.stop = &past;
     am_model *m = NULL;
@@ -670,9 +628,9 @@ START_TEST(test_constant)
     am_matrix x;
     ck_assert_int_eq(am_matrix_new(&x, 5, 1, NULL), AM_OK);
     double yc[5] = {0, 2, 2, 1, 2}, w[5] = {1, 3, 1, 0.5, 0.5};
-    am_params p = params_of(&am_learner_constant, NULL, 0);
-    am_fit_args a = fit_args(&x, yc, w, AM_TASK_MULTICLASS, 3, &p);
-    am_model *m = fit_ok(&am_learner_constant, &a);
+    am_params p = lt_params(&am_learner_constant, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, yc, w, AM_TASK_MULTICLASS, 3, &p);
+    am_model *m = lt_fit_ok(&am_learner_constant, &a);
     const double *v = am_constant_values(m);
     ck_assert_double_eq_tol(v[0], 1 / 6.0, 1e-15);
     ck_assert_double_eq_tol(v[1], 0.5 / 6.0, 1e-15);
@@ -683,29 +641,29 @@ START_TEST(test_constant)
     am_model_free(m);
 
     double yr[5] = {1, 10, 4, -2, 100};
-    a = fit_args(&x, yr, w, AM_TASK_REGRESSION, 0, &p);
-    m = fit_ok(&am_learner_constant, &a);
+    a = lt_dense_args(&x, yr, w, AM_TASK_REGRESSION, 0, &p);
+    m = lt_fit_ok(&am_learner_constant, &a);
     ck_assert_double_eq_tol(am_constant_values(m)[0], (1 + 30 + 4 - 1 + 50) / 6.0, 1e-13);
     am_model_free(m);
 
     /* Weighted median: sorted values -2 (0.5), 1 (1), 4 (1), 10 (3), 100 (0.5); half of 6 is
      * reached at 10. */
     const char *med[] = {"strategy=median"};
-    am_params pm = params_of(&am_learner_constant, med, 1);
+    am_params pm = lt_params(&am_learner_constant, med, 1);
     a.params = &pm;
-    m = fit_ok(&am_learner_constant, &a);
+    m = lt_fit_ok(&am_learner_constant, &a);
     ck_assert(am_constant_values(m)[0] == 10);
     am_model_free(m);
 
     /* Strategies that do not fit the task are configuration errors. */
     am_diag d;
     am_diag_clear(&d);
-    am_fit_args ac = fit_args(&x, yc, NULL, AM_TASK_MULTICLASS, 3, &pm);
+    am_fit_args ac = lt_dense_args(&x, yc, NULL, AM_TASK_MULTICLASS, 3, &pm);
     m = NULL;
     ck_assert_int_eq(am_learner_fit(&am_learner_constant, &ac, &m, &d), AM_ERR_CONFIG);
     ck_assert_ptr_null(m);
     const char *pri[] = {"strategy=prior"};
-    am_params pp = params_of(&am_learner_constant, pri, 1);
+    am_params pp = lt_params(&am_learner_constant, pri, 1);
     a.params = &pp;
     ck_assert_int_eq(am_learner_fit(&am_learner_constant, &a, &m, &d), AM_ERR_CONFIG);
     am_matrix_fini(&x);
@@ -753,8 +711,8 @@ START_TEST(test_unsupported_task)
     am_matrix x;
     ck_assert_int_eq(am_matrix_new(&x, 4, 1, NULL), AM_OK);
     double y[4] = {0, 1, 0, 1};
-    am_params p = params_of(&am_learner_ridge, NULL, 0);
-    am_fit_args a = fit_args(&x, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_params p = lt_params(&am_learner_ridge, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, NULL, AM_TASK_BINARY, 2, &p);
     am_model *m = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -763,8 +721,8 @@ START_TEST(test_unsupported_task)
     ck_assert_ptr_null(m);
     /* The type's own fit refuses too, for callers that skip am_learner_fit. */
     ck_assert_int_eq(am_learner_ridge.fit(&a, &m, &d), AM_ERR_CONFIG);
-    am_params pl = params_of(&am_learner_logreg, NULL, 0);
-    a = fit_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &pl);
+    am_params pl = lt_params(&am_learner_logreg, NULL, 0);
+    a = lt_dense_args(&x, y, NULL, AM_TASK_REGRESSION, 0, &pl);
     ck_assert_int_eq(am_learner_fit(&am_learner_logreg, &a, &m, &d), AM_ERR_CONFIG);
     ck_assert_str_eq(d.message, "logreg does not support regression");
     ck_assert_ptr_null(m);
@@ -808,8 +766,8 @@ START_TEST(test_bad_data)
     AM_AT(&x, bc->row, 1) = bc->x;
     y[bc->row] = bc->y;
     w[bc->row] = bc->w;
-    am_params p = params_of(t, NULL, 0);
-    am_fit_args a = fit_args(&x, y, w, bc->task, bc->n_classes, &p);
+    am_params p = lt_params(t, NULL, 0);
+    am_fit_args a = lt_dense_args(&x, y, w, bc->task, bc->n_classes, &p);
     am_model *m = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -853,10 +811,10 @@ static void saved_make(saved_model *s, int i)
         noisy_labels(&s->x, sc->n_classes, &r, y);
     else
         for (int k = 0; k < 40; k++)
-            y[k] = AM_AT(&s->x, k, 0) + gauss(&r);
-    am_params p = params_of(s->t, NULL, 0);
-    am_fit_args a = fit_args(&s->x, y, NULL, sc->task, sc->n_classes, &p);
-    s->m = fit_ok(s->t, &a);
+            y[k] = AM_AT(&s->x, k, 0) + lt_gauss(&r);
+    am_params p = lt_params(s->t, NULL, 0);
+    am_fit_args a = lt_dense_args(&s->x, y, NULL, sc->task, sc->n_classes, &p);
+    s->m = lt_fit_ok(s->t, &a);
     am_buf_init(&s->buf);
     ck_assert_int_eq(s->t->save(s->m, &s->buf, NULL), AM_OK);
 }
@@ -964,8 +922,8 @@ START_TEST(test_out_of_memory)
     for (int i = 0; i < 40; i++)
         y[i] = sc->n_classes ? i % sc->n_classes : AM_AT(&s.x, i, 1);
     const char *med[] = {"strategy=median"};
-    am_params p = params_of(s.t, med, sc->learner == 2 && !sc->n_classes ? 1 : 0);
-    am_fit_args a = fit_args(&s.x, y, NULL, sc->task, sc->n_classes, &p);
+    am_params p = lt_params(s.t, med, sc->learner == 2 && !sc->n_classes ? 1 : 0);
+    am_fit_args a = lt_dense_args(&s.x, y, NULL, sc->task, sc->n_classes, &p);
     am_status st = AM_ERR_NOMEM;
     int64_t k;
     for (k = 0; k < 100 && st != AM_OK; k++) {

@@ -21,51 +21,25 @@
 #include <string.h>
 
 #include "../learners/internal.h"
+#include "learner_testing.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static am_params params_of(const char *const *items, int32_t n)
+static am_params logreg_params_of(const char *const *items, int32_t n)
 {
-    am_params p;
-    am_diag d;
-    am_diag_clear(&d);
-    am_params_defaults(am_learner_logreg.params, &p);
-    ck_assert_msg(am_params_parse(am_learner_logreg.params, items, n, &p, &d) == AM_OK, "%s",
-                  d.message);
-    return p;
+    return lt_params(&am_learner_logreg, items, n);
 }
 
-static am_fit_args fit_args(const am_matrix *x, const double *y, const double *w,
-                            int32_t n_classes, const am_params *p)
+static am_fit_args logreg_args(const am_matrix *x, const double *y, const double *w,
+                               int32_t n_classes, const am_params *p)
 {
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.x = x;
-    a.y = y;
-    a.weight = w;
-    a.task = n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS;
-    a.n_classes = n_classes;
-    a.params = p;
-    a.seed = 1;
-    a.n_threads = 1;
-    return a;
+    return lt_dense_args(x, y, w, n_classes == 2 ? AM_TASK_BINARY : AM_TASK_MULTICLASS,
+                         n_classes, p);
 }
 
-static am_model *fit_ok(const am_fit_args *a)
+static am_model *logreg_fit_ok(const am_fit_args *a)
 {
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(&am_learner_logreg, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "logreg fit: %s: %s", am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static double gauss(am_rng *r)
-{
-    double u = am_rng_uniform(r), v = am_rng_uniform(r);
-    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
+    return lt_fit_ok(&am_learner_logreg, a);
 }
 
 /* How a synthetic data set is drawn. */
@@ -87,10 +61,10 @@ static void make_data(const data_spec *s, am_matrix *x, double *y)
     am_rng_seed(&r, s->seed);
     ck_assert_int_eq(am_matrix_new(x, s->n, s->p, NULL), AM_OK);
     for (int64_t i = 0; i < s->n; i++) {
-        double prev = gauss(&r);
+        double prev = lt_gauss(&r);
         for (int64_t j = 0; j < s->p; j++) {
             if (j > 0)
-                prev = s->rho * prev + sqrt(1 - s->rho * s->rho) * gauss(&r);
+                prev = s->rho * prev + sqrt(1 - s->rho * s->rho) * lt_gauss(&r);
             AM_AT(x, i, j) = prev;
         }
     }
@@ -99,7 +73,7 @@ static void make_data(const data_spec *s, am_matrix *x, double *y)
     double beta[MAXC][MAXI];
     for (int c = 0; c < s->n_classes; c++)
         for (int j = 0; j < s->n_informative; j++)
-            beta[c][j] = s->signal * gauss(&r);
+            beta[c][j] = s->signal * lt_gauss(&r);
     for (int64_t i = 0; i < s->n; i++) {
         double e[MAXC], sum = 0;
         for (int c = 0; c < s->n_classes; c++) {
@@ -231,10 +205,10 @@ START_TEST(test_kkt)
     snprintf(c_item, sizeof(c_item), "C=%.17g", kc->c);
     const char *items[] = {kc->penalty, kc->l1_ratio, c_item, "tol=1e-10", "max_iter=1000",
                            kc->intercept ? "fit_intercept=true" : "fit_intercept=false"};
-    am_params p = params_of(items, 6);
+    am_params p = logreg_params_of(items, 6);
     const double *wp = kc->weights ? w : NULL;
-    am_fit_args a = fit_args(&x, y, wp, kc->n_classes, &p);
-    am_model *m = fit_ok(&a);
+    am_fit_args a = logreg_args(&x, y, wp, kc->n_classes, &p);
+    am_model *m = logreg_fit_ok(&a);
     double worst = kkt_violation(m, &x, y, wp, kc->n_classes, kc->c, kc->r, kc->intercept);
     int zeros = count_zeros(m), pk = (int)kc->p * (kc->n_classes == 2 ? 1 : kc->n_classes);
     printf("logreg %s: KKT violation %.2e, %d of %d coefficients zero, %d iterations\n",
@@ -278,9 +252,9 @@ START_TEST(test_sklearn_reference)
         for (int j = 0; j < 3; j++)
             AM_AT(&x, i, j) = ref_x[i][j];
     const char *items[] = {"penalty=l1", "C=0.5", "tol=1e-12", "max_iter=1000"};
-    am_params p = params_of(items, 4);
-    am_fit_args a = fit_args(&x, ref_y, NULL, 2, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = logreg_params_of(items, 4);
+    am_fit_args a = logreg_args(&x, ref_y, NULL, 2, &p);
+    am_model *m = logreg_fit_ok(&a);
     int32_t k, n_iter;
     const double *coef, *icpt;
     am_logreg_coef(m, &k, &coef, &icpt, &n_iter);
@@ -318,9 +292,9 @@ START_TEST(test_path_sparsity)
         char c_item[32];
         snprintf(c_item, sizeof(c_item), "C=%g", cs[i]);
         const char *items[] = {"penalty=l1", c_item, "tol=1e-9"};
-        am_params p = params_of(items, 3);
-        am_fit_args a = fit_args(&x, y, NULL, n_classes, &p);
-        am_model *m = fit_ok(&a);
+        am_params p = logreg_params_of(items, 3);
+        am_fit_args a = logreg_args(&x, y, NULL, n_classes, &p);
+        am_model *m = logreg_fit_ok(&a);
         int zeros = count_zeros(m);
         printf("logreg l1 path, %d classes, C=%g: %d zeros\n", (int)n_classes, cs[i], zeros);
         ck_assert_msg(zeros <= prev, "C=%g: %d zeros after %d", cs[i], zeros, prev);
@@ -352,9 +326,9 @@ START_TEST(test_irrelevant_features)
     double y[N];
     make_data(&s, &x, y);
     const char *items[] = {"penalty=l1", "C=0.05"};
-    am_params p = params_of(items, 2);
-    am_fit_args a = fit_args(&x, y, NULL, n_classes, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = logreg_params_of(items, 2);
+    am_fit_args a = logreg_args(&x, y, NULL, n_classes, &p);
+    am_model *m = logreg_fit_ok(&a);
     int32_t kk;
     const double *coef;
     coef_of(m, &kk, &coef);
@@ -404,13 +378,13 @@ START_TEST(test_balanced_is_sample_weights)
         wb[i] = w[i] * cw[(int)y[i]];
 
     const char *items[] = {penalties[_i], "tol=1e-10", "max_iter=1000", "class_weight=balanced"};
-    am_params pb = params_of(items, 4), pn = params_of(items, 3);
-    am_fit_args a = fit_args(&x, y, w, n_classes, &pb);
-    am_model *mb = fit_ok(&a);
-    a = fit_args(&x, y, wb, n_classes, &pn);
-    am_model *mw = fit_ok(&a);
-    a = fit_args(&x, y, w, n_classes, &pn);
-    am_model *mu = fit_ok(&a); /* unbalanced: must differ */
+    am_params pb = logreg_params_of(items, 4), pn = logreg_params_of(items, 3);
+    am_fit_args a = logreg_args(&x, y, w, n_classes, &pb);
+    am_model *mb = logreg_fit_ok(&a);
+    a = logreg_args(&x, y, wb, n_classes, &pn);
+    am_model *mw = logreg_fit_ok(&a);
+    a = logreg_args(&x, y, w, n_classes, &pn);
+    am_model *mu = logreg_fit_ok(&a); /* unbalanced: must differ */
     int32_t k;
     const double *cb, *cwt, *cu;
     coef_of(mb, &k, &cb);
@@ -452,12 +426,12 @@ START_TEST(test_penalty_choices)
     const char *en1[] = {"penalty=elasticnet", "l1_ratio=1"}, *l1[] = {"penalty=l1"};
     const char *en0[] = {"penalty=elasticnet", "l1_ratio=0"}, *l2[] = {"penalty=l2"};
     const char *l2r[] = {"penalty=l2", "l1_ratio=0.9"};
-    am_params p[5] = {params_of(en1, 2), params_of(l1, 1), params_of(en0, 2), params_of(l2, 1),
-                      params_of(l2r, 2)};
+    am_params p[5] = {logreg_params_of(en1, 2), logreg_params_of(l1, 1), logreg_params_of(en0, 2), logreg_params_of(l2, 1),
+                      logreg_params_of(l2r, 2)};
     am_model *m[5];
     for (int i = 0; i < 5; i++) {
-        am_fit_args a = fit_args(&x, y, NULL, 3, &p[i]);
-        m[i] = fit_ok(&a);
+        am_fit_args a = logreg_args(&x, y, NULL, 3, &p[i]);
+        m[i] = logreg_fit_ok(&a);
     }
     ck_assert(same_coef(m[0], m[1]));
     ck_assert(same_coef(m[2], m[3]));
@@ -473,7 +447,7 @@ START_TEST(test_penalty_choices)
     static const char *const names[] = {"l2", "none", "l1", "elasticnet"};
     for (int i = 0; i < 4; i++)
         ck_assert_str_eq(am_params_value_text(&t->desc[ip], i, buf, sizeof(buf)), names[i]);
-    am_params d = params_of(NULL, 0);
+    am_params d = logreg_params_of(NULL, 0);
     ck_assert(d.v[am_params_find(t, "l1_ratio")] == 0.5);
     ck_assert(d.v[am_params_find(t, "class_weight")] == 0);
     ck_assert_uint_eq(am_learner_logreg.format_version, 1);
@@ -489,9 +463,9 @@ START_TEST(test_no_features_l1)
     ck_assert_int_eq(am_matrix_new(&x, 8, 0, NULL), AM_OK);
     double y[8] = {0, 1, 1, 2, 2, 2, 0, 2}, w[8] = {1, 1, 1, 1, 1, 1, 1, 3}, out[8 * 3];
     const char *items[] = {"penalty=l1", "tol=1e-10"};
-    am_params p = params_of(items, 2);
-    am_fit_args a = fit_args(&x, y, w, 3, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = logreg_params_of(items, 2);
+    am_fit_args a = logreg_args(&x, y, w, 3, &p);
+    am_model *m = logreg_fit_ok(&a);
     ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 0.2, 1e-8);
     ck_assert_double_eq_tol(out[1], 0.2, 1e-8);
@@ -500,8 +474,8 @@ START_TEST(test_no_features_l1)
 
     /* Nothing to fit at all: uniform probabilities. */
     const char *none[] = {"penalty=l1", "fit_intercept=false"};
-    p = params_of(none, 2);
-    m = fit_ok(&a);
+    p = logreg_params_of(none, 2);
+    m = logreg_fit_ok(&a);
     ck_assert_int_eq(am_learner_logreg.predict(m, &x, 1, NULL, out, NULL), AM_OK);
     ck_assert_double_eq_tol(out[0], 1.0 / 3.0, 1e-15);
     am_model_free(m);
@@ -526,12 +500,12 @@ START_TEST(test_threads)
     double *y = malloc(3000 * sizeof(double)), *o1 = malloc(3000 * 3 * sizeof(double)),
            *o2 = malloc(3000 * 3 * sizeof(double));
     make_data(&s, &x, y);
-    am_params p = params_of(model_items[_i], 3);
+    am_params p = logreg_params_of(model_items[_i], 3);
     am_buf b[2];
     for (int t = 0; t < 2; t++) {
-        am_fit_args a = fit_args(&x, y, NULL, n_classes, &p);
+        am_fit_args a = logreg_args(&x, y, NULL, n_classes, &p);
         a.n_threads = t + 1;
-        am_model *m = fit_ok(&a);
+        am_model *m = logreg_fit_ok(&a);
         am_buf_init(&b[t]);
         ck_assert_int_eq(am_learner_logreg.save(m, &b[t], NULL), AM_OK);
         ck_assert_int_eq(am_learner_logreg.predict(m, &x, t + 1, NULL, t ? o2 : o1, NULL),
@@ -558,9 +532,9 @@ START_TEST(test_save_load)
     am_matrix x;
     double y[120], o1[120 * 3], o2[120 * 3];
     make_data(&s, &x, y);
-    am_params p = params_of(model_items[_i], 3);
-    am_fit_args a = fit_args(&x, y, NULL, n_classes, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = logreg_params_of(model_items[_i], 3);
+    am_fit_args a = logreg_args(&x, y, NULL, n_classes, &p);
+    am_model *m = logreg_fit_ok(&a);
     ck_assert_int_gt(count_zeros(m), 0);
     am_buf b, b2;
     am_buf_init(&b);
@@ -617,9 +591,9 @@ START_TEST(test_bad_l1_ratio_in_fit)
     am_matrix x;
     double y[4] = {0, 1, 0, 1};
     ck_assert_int_eq(am_matrix_new(&x, 4, 1, NULL), AM_OK);
-    am_params p = params_of(NULL, 0);
+    am_params p = logreg_params_of(NULL, 0);
     p.v[am_params_find(am_learner_logreg.params, "l1_ratio")] = 2;
-    am_fit_args a = fit_args(&x, y, NULL, 2, &p);
+    am_fit_args a = logreg_args(&x, y, NULL, 2, &p);
     am_model *m = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -638,8 +612,8 @@ START_TEST(test_cancel)
     double y[300];
     make_data(&s, &x, y);
     const char *items[] = {"penalty=l1"};
-    am_params p = params_of(items, 1);
-    am_fit_args a = fit_args(&x, y, NULL, 3, &p);
+    am_params p = logreg_params_of(items, 1);
+    am_fit_args a = logreg_args(&x, y, NULL, 3, &p);
     volatile int flag = 1;
     am_stop cancel = {INFINITY, &flag};
     a.stop = &cancel;
@@ -664,8 +638,8 @@ START_TEST(test_out_of_memory)
     am_matrix x;
     double y[60];
     make_data(&s, &x, y);
-    am_params p = params_of(model_items[0], 3);
-    am_fit_args a = fit_args(&x, y, NULL, 3, &p);
+    am_params p = logreg_params_of(model_items[0], 3);
+    am_fit_args a = logreg_args(&x, y, NULL, 3, &p);
     am_status st = AM_ERR_NOMEM;
     int k;
     for (k = 0; k < 100 && st != AM_OK; k++) {
