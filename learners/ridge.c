@@ -1,16 +1,26 @@
 /* ridge.c — L2-regularised least squares (ordinary least squares at alpha = 0).
  *
  * Minimises sum_i w_i (y_i - b - x_i.beta)^2 + alpha ||beta||^2 with the intercept b
- * unpenalised, as scikit-learn's Ridge. The normal equations X'X square the condition number
- * (NIST Longley loses half its digits that way), so the fit solves the least-squares problem
- * itself: with weighted centring for the intercept, rows scaled by sqrt(w_i), columns scaled to
- * unit norm and the penalty as p extra rows,
+ * unpenalised, as scikit-learn's Ridge. With weighted centring for the intercept and rows scaled
+ * by sqrt(w_i), Xc = sqrt(W) (X - 1 xm') and r = sqrt(W) (y - ym), a single fit solves
+ * min ||Xc beta - r||^2 + alpha ||beta||^2 in one of two ways.
+ *
+ * Cholesky (alpha > 0): the normal equations (Xc'Xc + alpha I) beta = Xc'r, the p x p Gram
+ * matrix and Xc'r from one dsyrk over [Xc r]; or, with more columns than rows, the dual form
+ * beta = Xc' (Xc Xc' + alpha I)^-1 r with an n x n kernel. Forming either matrix squares the
+ * condition number of the problem, so the solution is kept only when LAPACK's condition
+ * estimate says it has enough digits (see spd_solve); the penalty bounds the smallest
+ * eigenvalue away from zero, so this holds except for tiny alphas on nearly collinear columns.
+ *
+ * SVD (alpha = 0, and whenever Cholesky is refused): the least-squares problem itself, which
+ * keeps the digits the normal equations lose (NIST Longley) and gives the minimum-norm
+ * solution when alpha = 0 and the columns are collinear (duplicated or constant features).
+ * With columns scaled to unit norm and the penalty as p extra rows,
  *
  *     min || [ sqrt(W) (X - 1 xm') S^-1          ] z  -  [ sqrt(W) (y - ym) ] ||
  *         || [ sqrt(alpha) S^-1                  ]       [ 0                ] ||,  beta = S^-1 z,
  *
- * by SVD (LAPACK dgelsd), which also gives the minimum-norm solution when alpha = 0 and the
- * columns are collinear (duplicated or constant features).
+ * by LAPACK dgelsd.
  *
  * The path (am_ridge_path, ridge.h) solves the same problems for many alphas from one SVD; see
  * the comment above its section for why it needs a second, small one. */
@@ -38,7 +48,8 @@ static const am_param_table ridge_params = {"ridge", ridge_desc, (int32_t)AM_COU
 typedef struct ridge_model {
     am_model base;
     double intercept;
-    double *coef; /* n_features values */
+    double *coef;       /* n_features values */
+    am_ridge_info info; /* what the fit did; zeros when loaded or built */
 } ridge_model;
 
 static void ridge_free(am_model *m)
@@ -154,16 +165,377 @@ static am_status svd_solve(double *A, lapack_int rows, lapack_int p, double *rhs
     return st;
 }
 
+/* ---- fit: the normal equations by Cholesky -------------------------------------------------- */
+
+/* Sum of w_i (v_i - shift) in four interleaved partial sums, combined in a fixed order: as
+ * deterministic as one running sum, and not held up by the latency of each addition (once the
+ * Gram matrix comes from dsyrk, the passes that build the system are a sizeable part of the
+ * fit). */
+static double shifted_sum(const double *v, const double *w, int64_t n, double shift)
+{
+    double s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    if (w) {
+        for (; i + 4 <= n; i += 4)
+            for (int k = 0; k < 4; k++)
+                s[k] += w[i + k] * (v[i + k] - shift);
+        for (; i < n; i++)
+            s[i & 3] += w[i] * (v[i] - shift);
+    } else {
+        for (; i + 4 <= n; i += 4)
+            for (int k = 0; k < 4; k++)
+                s[k] += v[i + k] - shift;
+        for (; i < n; i++)
+            s[i & 3] += v[i] - shift;
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* weighted_mean's correction pass, with the faster sums. */
+static double weighted_mean_fast(const double *v, const double *w, int64_t n, double wsum)
+{
+    double m = shifted_sum(v, w, n, 0.0) / wsum;
+    return m + shifted_sum(v, w, n, m) / wsum;
+}
+
+/* dst = sqrt(W) (src - m) with m the weighted mean of src (0 when !centre); returns m.
+ * sw: sqrt(w_i), or NULL for unit weights. */
+static double centre_into(const double *src, const double *w, const double *sw, int64_t n,
+                          bool centre, double wsum, double *dst)
+{
+    double m = centre ? weighted_mean_fast(src, w, n, wsum) : 0.0;
+    if (sw)
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = sw[i] * (src[i] - m);
+    else
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] - m;
+    return m;
+}
+
+/* Fills Xr (n x (p + 1), ld n) with [Xc r]: Xc = sqrt(W) (X - 1 xm') and r = sqrt(W) (y - ym),
+ * unscaled (the normal equations need no column scaling: spd_solve equilibrates the matrix it
+ * factors instead). sw: sqrt(w_i), or NULL for unit weights. */
+static void build_centred(const am_fit_args *a, bool centre, double wsum, const double *sw,
+                          double *Xr, double *xm, double *ym)
+{
+    const am_matrix *x = a->x;
+    int64_t n = x->n_rows, p = x->n_cols;
+    *ym = centre_into(a->y, a->weight, sw, n, centre, wsum, Xr + p * n);
+    for (int64_t j = 0; j < p; j++)
+        xm[j] = centre_into(x->data + j * x->ld, a->weight, sw, n, centre, wsum, Xr + j * n);
+}
+
+/* The Cholesky factorisation M = U'U (upper triangle, ld ldm, overwritten by U); false when a
+ * pivot is not positive (M not numerically positive definite).
+ *
+ * Ours rather than LAPACK's dpotrf, because OpenBLAS's dpotrf (and LAPACK's dpotrf2 through
+ * the BLAS calls it makes) rounds differently with its thread count from m = 64 on, and the
+ * search refits with as many BLAS threads as the run has: a model must not depend on that.
+ * Right-looking in blocks of CHOL_NB columns: each block is factored and its row panel solved
+ * here, in a fixed order, and the trailing matrix is updated by dsyrk, whose results OpenBLAS
+ * computes in the same order on any number of threads (it splits the columns of the result,
+ * never the sum; tests/test_ridge.c checks a model's bits on 1 and 2 threads). The work left
+ * to the plain loops is m^2 CHOL_NB / 2 flops against dsyrk's m^3 / 3. */
+enum { CHOL_NB = 64 };
+
+static bool chol_block(double *M, int64_t k0, int64_t kb, int64_t ldm)
+{
+    for (int64_t j = k0; j < k0 + kb; j++) {
+        double *cj = M + j * ldm;
+        for (int64_t i = k0; i <= j; i++) {
+            const double *ci = M + i * ldm;
+            double s = cj[i];
+            for (int64_t t = k0; t < i; t++)
+                s -= ci[t] * cj[t];
+            if (i < j) {
+                cj[i] = s / ci[i];
+            } else {
+                if (!(s > 0))
+                    return false;
+                cj[j] = sqrt(s);
+            }
+        }
+    }
+    return true;
+}
+
+static bool chol_upper(double *M, int64_t m, int64_t ldm)
+{
+    for (int64_t k0 = 0; k0 < m; k0 += CHOL_NB) {
+        int64_t kb = AM_MIN((int64_t)CHOL_NB, m - k0), r0 = k0 + kb;
+        if (!chol_block(M, k0, kb, ldm))
+            return false;
+        /* The row panel U12 = U11^-T M12, column by column. */
+        for (int64_t c = r0; c < m; c++) {
+            double *cc = M + c * ldm;
+            for (int64_t i = k0; i < r0; i++) {
+                const double *ci = M + i * ldm;
+                double s = cc[i];
+                for (int64_t t = k0; t < i; t++)
+                    s -= ci[t] * cc[t];
+                cc[i] = s / ci[i];
+            }
+        }
+        if (r0 < m) /* M22 -= U12'U12 */
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)(m - r0), (int)kb, -1.0,
+                        M + k0 + r0 * ldm, (int)ldm, 1.0, M + r0 + r0 * ldm, (int)ldm);
+    }
+    return true;
+}
+
+/* b = (U'U)^-1 b: U'y = b, then U x = y, both column by column from U's storage. */
+static void chol_solve(const double *U, int64_t m, int64_t ldm, double *b)
+{
+    for (int64_t i = 0; i < m; i++) {
+        const double *ci = U + i * ldm;
+        double s = b[i];
+        for (int64_t t = 0; t < i; t++)
+            s -= ci[t] * b[t];
+        b[i] = s / ci[i];
+    }
+    for (int64_t i = m - 1; i >= 0; i--) {
+        const double *ci = U + i * ldm;
+        b[i] /= ci[i];
+        for (int64_t t = 0; t < i; t++)
+            b[t] -= ci[t] * b[i];
+    }
+}
+
+/* Solves M u = b for the m x m symmetric matrix M (upper triangle, ld ldm; overwritten by its
+ * Cholesky factor), b (m values) overwritten by u, when M is numerically positive definite and
+ * dpocon's reciprocal condition estimate *rcond is at least min_rcond; *ok says whether it did.
+ *
+ * The estimate is taken of E M E with E the powers of two nearest diag(M)^(-1/2): the scaling
+ * is exact, so the factor and the solution carry the same rounding as without it, but the
+ * estimate then measures what governs Cholesky's accuracy, the condition number of M scaled to
+ * unit diagonal (van der Sluis; Higham, Accuracy and Stability of Numerical Algorithms, 2nd
+ * ed., section 10.1), not that of column scales (a column of zeros, whose diagonal is alpha
+ * alone, is harmless).
+ *
+ * The threshold, AM_RIDGE_RCOND_MIN = 1e-10. Forming M perturbs it by about n eps |Xc|'|Xc|
+ * and the factorisation adds about m eps ||M||, so the computed solution has a relative error
+ * of about eps kappa(M) times a modest factor. The SVD of the augmented system gets
+ * eps kappa(M)^(1/2) plus eps kappa(M) ||residual|| / (||A|| ||z||): the same order as
+ * Cholesky when the residual is not small (noisy targets, ridge's usual case), up to half the
+ * digits better when it is. dpocon's estimate of kappa_1 is rarely low by more than a small
+ * factor, and kappa_2 <= kappa_1 for a symmetric matrix, so rcond >= 1e-10 means
+ * kappa_2 <~ 1e10: the worst accepted case keeps about 6 significant digits, a typical one
+ * (kappa 1e2..1e6) 10 to 14, and below the threshold the SVD's digits are worth its several
+ * times the cost. The penalty bounds the estimate from below: the equilibrated matrix
+ * has eigenvalues >= alpha / (4 max_j M_jj) and a 1-norm <= 2 m, so rcond >= ~alpha /
+ * (8 m^1.5 max_j M_jj); in the primal form with features standardised (M_jj ~ the total
+ * weight W) the check can refuse only when alpha is below ~1e-9 p^1.5 W and columns are close
+ * to collinear.
+ *
+ * Workspace from our allocator, as in svd_solve. */
+static am_status spd_solve(double *M, lapack_int m, lapack_int ldm, double *b,
+                           double min_rcond, double *rcond, bool *ok, am_diag *d)
+{
+    *rcond = 0;
+    *ok = false;
+    double *e = am_malloc_array((size_t)m, 4 * sizeof(double)); /* E, then 3 m of workspace */
+    lapack_int *iwork = am_malloc_array((size_t)m, sizeof(lapack_int));
+    am_status st = AM_OK;
+    if (!e || !iwork) {
+        st = am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for the Cholesky workspace");
+        goto cleanup;
+    }
+    double *work = e + m;
+    for (lapack_int j = 0; j < m; j++) {
+        double g = M[j + (int64_t)j * ldm];
+        if (!(g > 0) || !isfinite(g))
+            goto cleanup; /* not positive definite (or overflowed): not ok */
+        int ex;
+        frexp(g, &ex);
+        e[j] = ldexp(1.0, -(ex / 2)); /* e_j^2 g in [0.25, 2) */
+    }
+    for (lapack_int j = 0; j < m; j++) {
+        double *col = M + (int64_t)j * ldm;
+        for (lapack_int i = 0; i <= j; i++)
+            col[i] = col[i] * e[i] * e[j]; /* one factor at a time: no overflow */
+        b[j] *= e[j];
+    }
+    double anorm = LAPACKE_dlansy_work(LAPACK_COL_MAJOR, '1', 'U', m, M, ldm, work);
+    if (!isfinite(anorm))
+        goto cleanup;
+    if (!chol_upper(M, m, ldm))
+        goto cleanup;
+    lapack_int info =
+        LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'U', m, M, ldm, anorm, rcond, work, iwork);
+    if (info != 0) {
+        st = am_fail(d, AM_ERR_INTERNAL, "ridge: dpocon argument %d is invalid", (int)-info);
+        goto cleanup;
+    }
+    if (*rcond >= min_rcond) {
+        chol_solve(M, m, ldm, b);
+        for (lapack_int j = 0; j < m; j++)
+            b[j] *= e[j];
+        *ok = true;
+    }
+cleanup:
+    am_free(iwork);
+    am_free(e);
+    return st;
+}
+
+/* The primal form: (Xc'Xc + alpha I) beta = Xc'r. Xr holds [Xc r] (n x (p + 1), ld ld), so one
+ * dsyrk gives the Gram matrix and, as its last column, the right-hand side. On *ok, beta
+ * (p values) receives the solution; nothing else is written. */
+static am_status primal_solve(const double *Xr, int64_t n, int64_t p, lapack_int ld, double alpha,
+                              double min_rcond, double *beta, double *rcond, bool *ok,
+                              am_diag *d)
+{
+    lapack_int q = (lapack_int)p + 1;
+    double *G = am_calloc((size_t)q, (size_t)q * sizeof(double));
+    if (!G)
+        return am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for a %lld x %lld Gram matrix",
+                       (long long)p, (long long)p);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, Xr, (int)ld, 0.0, G,
+                (int)q);
+    for (int64_t j = 0; j < p; j++)
+        G[j + j * q] += alpha;
+    double *g = G + p * q; /* Xc'r */
+    am_status st = spd_solve(G, (lapack_int)p, q, g, min_rcond, rcond, ok, d);
+    if (st == AM_OK && *ok)
+        memcpy(beta, g, (size_t)p * sizeof(double));
+    am_free(G);
+    return st;
+}
+
+/* The dual form for p > n: beta = Xc' c with (Xc Xc' + alpha I) c = r, an n x n system. X holds
+ * Xc (n x p, ld ld). On *ok, beta (p values) receives the solution; nothing else is written.
+ *
+ * With an intercept, u = sqrt(w) / sqrt(W) satisfies Xc'u = 0 and u'r = 0 (weighted centring),
+ * so u is an eigenvector of the kernel with eigenvalue alpha alone and c has no component along
+ * it. Adding gamma u u' (gamma: the kernel's largest diagonal) changes neither the other
+ * components of c nor beta in exact arithmetic, and lifts that eigenvalue to the scale of the
+ * others; without it the condition estimate would refuse every small alpha for a direction
+ * that beta = Xc'c cancels anyway. (A direction with Xc'v = 0 but v'r != 0, a repeated row
+ * with another target, is different: its large component of c leaks into the others through
+ * rounding, and the estimate is right to count it.)
+ *
+ * beta = Xc'c is summed here rather than by dgemv so that its order of additions is ours, not
+ * the BLAS library's choice for its thread count. */
+static am_status dual_solve(const double *X, int64_t n, int64_t p, lapack_int ld, const double *r,
+                            const double *sw, double wsum, bool centre, double alpha,
+                            double min_rcond, double *beta, double *rcond, bool *ok, am_diag *d)
+{
+    double *K = am_calloc((size_t)n, (size_t)(n + 1) * sizeof(double)); /* K, then c */
+    if (!K)
+        return am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for a %lld x %lld kernel matrix",
+                       (long long)n, (long long)n);
+    double *c = K + n * n;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)n, (int)p, 1.0, X, (int)ld, 0.0, K,
+                (int)n);
+    if (centre) {
+        double gamma = 0, *u = c; /* c is scratch until the solve */
+        for (int64_t i = 0; i < n; i++) {
+            gamma = fmax(gamma, K[i + i * n]);
+            u[i] = (sw ? sw[i] : 1.0) / sqrt(wsum);
+        }
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t i = 0; i <= j; i++)
+                K[i + j * n] += gamma * u[i] * u[j];
+    }
+    for (int64_t i = 0; i < n; i++)
+        K[i + i * n] += alpha;
+    memcpy(c, r, (size_t)n * sizeof(double));
+    am_status st = spd_solve(K, (lapack_int)n, (lapack_int)n, c, min_rcond, rcond, ok, d);
+    for (int64_t j = 0; st == AM_OK && *ok && j < p; j++) {
+        const double *col = X + j * ld;
+        double s4[4] = {0, 0, 0, 0};
+        int64_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (int k = 0; k < 4; k++)
+                s4[k] += col[i + k] * c[i + k];
+        for (; i < n; i++)
+            s4[i & 3] += col[i] * c[i];
+        beta[j] = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    }
+    am_free(K);
+    return st;
+}
+
+/* Sets the model's coefficients (beta_j / scale_j; scale NULL for ones) and intercept
+ * ym - xm'coef; AM_ERR_NUMERIC when they are not finite. */
+static am_status fit_finish(ridge_model *rm, bool centre, const double *beta,
+                            const double *scale, const double *xm, double ym, am_diag *d)
+{
+    int64_t p = rm->base.n_features;
+    double b = ym;
+    for (int64_t j = 0; j < p; j++) {
+        rm->coef[j] = scale ? beta[j] / scale[j] : beta[j];
+        b -= xm[j] * rm->coef[j];
+    }
+    rm->intercept = centre ? b : 0.0;
+    if (!am_all_finite(rm->coef, (size_t)p) || !isfinite(rm->intercept))
+        return am_fail(d, AM_ERR_NUMERIC, "ridge: the solution is not finite");
+    return AM_OK;
+}
+
+/* The fit by Cholesky in the form `form` (PRIMAL or DUAL), refused (*ok false, the model
+ * untouched but for its info) when the matrix is not numerically positive definite or its
+ * condition estimate is below min_rcond. Memory: n (p + 2) + 2 p doubles and the form's
+ * matrix ((p + 1)^2 or n^2). */
+static am_status cholesky_fit(const am_fit_args *a, am_ridge_solver form, bool centre,
+                              double alpha, double wsum, double min_rcond, ridge_model *rm,
+                              bool *ok, am_diag *d)
+{
+    int64_t n = a->x->n_rows, p = a->x->n_cols;
+    size_t np1;
+    double *Xr = NULL, *xm = NULL;
+    if (am_size_mul((size_t)n, (size_t)p + 1, &np1))
+        Xr = am_malloc_array(np1, sizeof(double));
+    xm = am_malloc_array((size_t)(2 * p + n), sizeof(double));
+    am_status st = AM_OK;
+    if (!Xr || !xm) {
+        st = am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for a %lld x %lld system",
+                     (long long)n, (long long)p + 1);
+        goto cleanup;
+    }
+    /* xm (p), then sqrt(w) (n), then beta (p) */
+    double *sw = NULL, *beta = xm + p + n, ym = 0;
+    if (a->weight) {
+        sw = xm + p;
+        for (int64_t i = 0; i < n; i++)
+            sw[i] = sqrt(a->weight[i]);
+    }
+    build_centred(a, centre, wsum, sw, Xr, xm, &ym);
+    rm->info.tried = form;
+    if (form == AM_RIDGE_PRIMAL)
+        st = primal_solve(Xr, n, p, (lapack_int)n, alpha, min_rcond, beta, &rm->info.rcond, ok,
+                          d);
+    else
+        st = dual_solve(Xr, n, p, (lapack_int)n, Xr + p * n, sw, wsum, centre, alpha, min_rcond,
+                        beta, &rm->info.rcond, ok, d);
+    if (st == AM_OK && *ok) {
+        rm->info.solver = form;
+        st = fit_finish(rm, centre, beta, NULL, xm, ym, d);
+    }
+cleanup:
+    am_free(xm);
+    am_free(Xr);
+    return st;
+}
+
 /* ---- fit: finish and the entry point -------------------------------------------------------- */
 
-static am_status ridge_fit_coef(const am_fit_args *a, bool centre, double alpha, double wsum,
-                                ridge_model *rm, am_diag *d)
+/* The solver the automatic choice tries first. */
+static am_ridge_solver auto_solver(double alpha, int64_t n, int64_t p)
+{
+    if (!(alpha > 0))
+        return AM_RIDGE_SVD;
+    return p > n ? AM_RIDGE_DUAL : AM_RIDGE_PRIMAL;
+}
+
+/* The fit by SVD of the scaled, augmented system (the header comment). */
+static am_status svd_fit(const am_fit_args *a, bool centre, double alpha, double wsum,
+                         ridge_model *rm, am_diag *d)
 {
     int64_t n = a->x->n_rows, p = a->x->n_cols;
     int64_t rows = n + (alpha > 0 ? p : 0);
     int64_t ldb = AM_MAX(rows, p);
-    if (rows > INT32_MAX || p > INT32_MAX)
-        return am_fail(d, AM_ERR_ARG, "ridge: %lld rows are too many for LAPACK", (long long)rows);
     double *A = am_malloc_array((size_t)rows, (size_t)p * sizeof(double));
     double *rhs = am_malloc_array((size_t)ldb, sizeof(double));
     double *xm = am_malloc_array((size_t)p, 2 * sizeof(double));
@@ -176,16 +548,10 @@ static am_status ridge_fit_coef(const am_fit_args *a, bool centre, double alpha,
     double *scale = xm + p, ym = 0;
     build_system(a, centre, alpha, wsum, A, (lapack_int)rows, rhs, xm, scale, &ym);
     st = svd_solve(A, (lapack_int)rows, (lapack_int)p, rhs, (lapack_int)ldb, d);
-    if (st != AM_OK)
-        goto cleanup;
-    double b = ym;
-    for (int64_t j = 0; j < p; j++) {
-        rm->coef[j] = rhs[j] / scale[j];
-        b -= xm[j] * rm->coef[j];
+    if (st == AM_OK) {
+        rm->info.solver = AM_RIDGE_SVD;
+        st = fit_finish(rm, centre, rhs, scale, xm, ym, d);
     }
-    rm->intercept = centre ? b : 0.0;
-    if (!am_all_finite(rm->coef, (size_t)p) || !isfinite(rm->intercept))
-        st = am_fail(d, AM_ERR_NUMERIC, "ridge: the solution is not finite");
 cleanup:
     am_free(xm);
     am_free(rhs);
@@ -193,7 +559,43 @@ cleanup:
     return st;
 }
 
-static am_status ridge_fit(const am_fit_args *a, am_model **out, am_diag *d)
+/* Cholesky first when `want` (after the automatic choice) says so, with the condition check
+ * unless forced; the SVD otherwise or when Cholesky is refused. The SVD builds its own system,
+ * so its result does not depend on what was tried first. */
+static am_status ridge_fit_coef(const am_fit_args *a, bool centre, double alpha, double wsum,
+                                am_ridge_solver want, ridge_model *rm, am_diag *d)
+{
+    int64_t n = a->x->n_rows, p = a->x->n_cols;
+    int64_t rows = n + (alpha > 0 ? p : 0);
+    if (rows > INT32_MAX || p >= INT32_MAX)
+        return am_fail(d, AM_ERR_ARG, "ridge: %lld rows are too many for LAPACK", (long long)rows);
+    am_ridge_solver form = want == AM_RIDGE_AUTO ? auto_solver(alpha, n, p) : want;
+    if (form != AM_RIDGE_SVD) {
+        double min_rcond = want == AM_RIDGE_AUTO ? AM_RIDGE_RCOND_MIN : 0.0;
+        bool ok = false;
+        am_status st = cholesky_fit(a, form, centre, alpha, wsum, min_rcond, rm, &ok, d);
+        if (st != AM_OK || ok)
+            return st;
+        if (want != AM_RIDGE_AUTO)
+            return am_fail(d, AM_ERR_NUMERIC, "ridge: the %s matrix is not positive definite "
+                           "(alpha=%g)", form == AM_RIDGE_PRIMAL ? "Gram" : "kernel", alpha);
+    }
+    return svd_fit(a, centre, alpha, wsum, rm, d);
+}
+
+static const char *solver_name(am_ridge_solver s)
+{
+    switch (s) {
+    case AM_RIDGE_SVD: return "SVD";
+    case AM_RIDGE_PRIMAL: return "Cholesky (primal)";
+    case AM_RIDGE_DUAL: return "Cholesky (dual)";
+    case AM_RIDGE_AUTO: break;
+    }
+    return "none";
+}
+
+static am_status ridge_fit_with(const am_fit_args *a, am_ridge_solver want, am_model **out,
+                                am_diag *d)
 {
     am_status st = am_fit_data_check(a, "ridge", d);
     if (st == AM_OK)
@@ -216,15 +618,36 @@ static am_status ridge_fit(const am_fit_args *a, am_model **out, am_diag *d)
     if (a->x->n_cols == 0)
         rm->intercept = centre ? weighted_mean(a->y, a->weight, a->x->n_rows, wsum) : 0.0;
     else
-        st = ridge_fit_coef(a, centre, alpha, wsum, rm, d);
+        st = ridge_fit_coef(a, centre, alpha, wsum, want, rm, d);
     if (st != AM_OK) {
         ridge_free(&rm->base);
         return st;
     }
-    am_log(a->log, AM_LOG_DEBUG, "ridge: fitted %lld coefficients (alpha=%g)",
-           (long long)a->x->n_cols, alpha);
+    am_log(a->log, AM_LOG_DEBUG, "ridge: fitted %lld coefficients (alpha=%g) by %s (rcond %.3g)",
+           (long long)a->x->n_cols, alpha, solver_name(rm->info.solver), rm->info.rcond);
     *out = &rm->base;
     return AM_OK;
+}
+
+static am_status ridge_fit(const am_fit_args *a, am_model **out, am_diag *d)
+{
+    return ridge_fit_with(a, AM_RIDGE_AUTO, out, d);
+}
+
+am_status am_ridge_fit_solver(const am_fit_args *a, am_ridge_solver solver, am_model **out,
+                              am_diag *d)
+{
+    if (!a || !a->params || !out)
+        return am_fail(d, AM_ERR_ARG, "ridge: NULL argument");
+    if (solver != AM_RIDGE_AUTO && solver != AM_RIDGE_SVD && solver != AM_RIDGE_PRIMAL &&
+        solver != AM_RIDGE_DUAL)
+        return am_fail(d, AM_ERR_ARG, "ridge: unknown solver %d", (int)solver);
+    return ridge_fit_with(a, solver, out, d);
+}
+
+am_ridge_info am_ridge_fit_info(const am_model *m)
+{
+    return ((const ridge_model *)m)->info;
 }
 
 /* ---- the path: many alphas from one factorisation ------------------------------------------- */

@@ -2,7 +2,9 @@
  * must reproduce: well-conditioned, ill-conditioned (NIST Longley's raw columns), rank-deficient
  * (duplicated and constant columns, more columns than rows) data, weighted and unweighted, with
  * and without intercept; a quad-precision oracle where the compiler has one; models built from
- * path solutions; the coefficients callback of ridge and elasticnet; bad input. */
+ * path solutions; the coefficients callback of ridge and elasticnet; bad input. The single
+ * fit's solvers: Cholesky (primal and dual forms) against the SVD, the fallback to the SVD on
+ * ill-conditioned problems, the same bits on 1 and 2 threads, out of memory. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <math.h>
@@ -473,6 +475,611 @@ START_TEST(path_200_alphas)
 }
 END_TEST
 
+/* ---- the single fit's solvers: Cholesky (primal, dual) against the SVD ---------------------- */
+
+/* Provided by OpenBLAS; the tests set the BLAS thread count as the search controller does. */
+void openblas_set_num_threads(int n);
+int openblas_get_num_threads(void);
+
+typedef struct fit_out {
+    double *coef; /* p values (caller's) */
+    double b;
+    am_ridge_info info;
+} fit_out;
+
+/* One fit with the solver forced (AM_RIDGE_AUTO: the type object's choice); returns the status,
+ * filling *o on success. */
+static am_status fit_solver_threads(const am_matrix *x, const double *y, const double *w,
+                                    double alpha, bool intercept, am_ridge_solver solver,
+                                    int32_t n_threads, fit_out *o, am_diag *d)
+{
+    char a_item[64], i_item[32];
+    snprintf(a_item, sizeof(a_item), "alpha=%.17g", alpha);
+    snprintf(i_item, sizeof(i_item), "fit_intercept=%s", intercept ? "true" : "false");
+    const char *items[] = {a_item, i_item};
+    am_params p;
+    am_diag_clear(d);
+    am_params_defaults(am_learner_ridge.params, &p);
+    ck_assert_msg(am_params_parse(am_learner_ridge.params, items, 2, &p, d) == AM_OK, "%s",
+                  d->message);
+    am_fit_args a;
+    memset(&a, 0, sizeof(a));
+    a.x = x;
+    a.y = y;
+    a.weight = w;
+    a.task = AM_TASK_REGRESSION;
+    a.params = &p;
+    a.seed = 1;
+    a.n_threads = n_threads;
+    am_model *m = NULL;
+    am_status st = am_ridge_fit_solver(&a, solver, &m, d);
+    if (st != AM_OK) {
+        ck_assert_ptr_null(m);
+        return st;
+    }
+    const double *c;
+    am_ridge_coef(m, &c, &o->b);
+    memcpy(o->coef, c, (size_t)x->n_cols * sizeof(double));
+    o->info = am_ridge_fit_info(m);
+    am_model_free(m);
+    return AM_OK;
+}
+
+static am_status fit_solver(const am_matrix *x, const double *y, const double *w, double alpha,
+                            bool intercept, am_ridge_solver solver, fit_out *o, am_diag *d)
+{
+    return fit_solver_threads(x, y, w, alpha, intercept, solver, 1, o, d);
+}
+
+static void fit_solver_ok(const am_matrix *x, const double *y, const double *w, double alpha,
+                          bool intercept, am_ridge_solver solver, fit_out *o)
+{
+    am_diag d;
+    am_status st = fit_solver(x, y, w, alpha, intercept, solver, o, &d);
+    ck_assert_msg(st == AM_OK, "ridge fit (solver %d, alpha=%g): %s: %s", (int)solver, alpha,
+                  am_status_name(st), d.message);
+}
+
+static fit_out fit_out_new(int64_t p)
+{
+    fit_out o;
+    memset(&o, 0, sizeof(o));
+    o.coef = calloc((size_t)p + 1, sizeof(double));
+    ck_assert_ptr_nonnull(o.coef);
+    return o;
+}
+
+/* n x p with uneven scales and offsets, correlated neighbours: well conditioned once centred
+ * and scaled, but not trivially so. */
+static void uneven_data(am_matrix *x, int64_t n, int64_t p, uint64_t seed, double *y, double *w)
+{
+    am_rng r;
+    am_rng_seed(&r, seed);
+    ck_assert_int_eq(am_matrix_new(x, n, p, NULL), AM_OK);
+    for (int64_t j = 0; j < p; j++) {
+        double scale = pow(10.0, (double)(j % 4) - 1.0), offset = 5.0 * (double)(j % 3);
+        double prev_scale = pow(10.0, (double)((j + 3) % 4) - 1.0);
+        double prev_offset = 5.0 * (double)((j + 2) % 3);
+        for (int64_t i = 0; i < n; i++) {
+            double z = gauss(&r);
+            if (j > 0)
+                z += 0.4 * (AM_AT(x, i, j - 1) - prev_offset) / prev_scale;
+            AM_AT(x, i, j) = z * scale + offset;
+        }
+    }
+    linear_targets(x, &r, 0.7, y);
+    random_weights(&r, n, w);
+}
+
+/* The automatic choice against the forced SVD over alphas and both intercept settings; checks
+ * that the automatic fit used `want` and returns the worst relative difference. */
+static double auto_vs_svd(const am_matrix *x, const double *y, const double *w,
+                          const double *alphas, int n_alphas, am_ridge_solver want, double tol,
+                          const char *what)
+{
+    int64_t p = x->n_cols;
+    fit_out fa = fit_out_new(p), fs = fit_out_new(p);
+    double *s = calloc((size_t)p + 1, sizeof(double)), worst = 0;
+    ck_assert_ptr_nonnull(s);
+    for (int centre = 0; centre <= 1; centre++) {
+        column_scales(x, w, centre, s);
+        for (int k = 0; k < n_alphas; k++) {
+            fit_solver_ok(x, y, w, alphas[k], centre, AM_RIDGE_AUTO, &fa);
+            fit_solver_ok(x, y, w, alphas[k], centre, AM_RIDGE_SVD, &fs);
+            ck_assert_msg(fa.info.solver == want && fa.info.tried == want,
+                          "%s, alpha=%g: solved by %d (tried %d, rcond %.3g), expected %d", what,
+                          alphas[k], (int)fa.info.solver, (int)fa.info.tried, fa.info.rcond,
+                          (int)want);
+            ck_assert(fa.info.rcond >= AM_RIDGE_RCOND_MIN);
+            ck_assert(fs.info.solver == AM_RIDGE_SVD && fs.info.tried == AM_RIDGE_AUTO);
+            double dist = fit_distance(x, s, fa.coef, fa.b, fs.coef, fs.b);
+            ck_assert_msg(dist < tol, "%s, %s intercept, alpha=%g: Cholesky and SVD differ by "
+                          "%.3g", what, centre ? "with" : "without", alphas[k], dist);
+            if (!centre)
+                ck_assert(fa.b == 0.0);
+            worst = fmax(worst, dist);
+        }
+    }
+    free(s);
+    free(fs.coef);
+    free(fa.coef);
+    return worst;
+}
+
+static const double alphas_chol[6] = {1e-3, 0.1, 1, 10, 1e3, 1e6};
+
+START_TEST(cholesky_matches_svd)
+{
+    enum { N = 300, P = 7 };
+    am_matrix x;
+    double y[N], w[N];
+    uneven_data(&x, N, P, 21, y, w);
+    double a = auto_vs_svd(&x, y, NULL, alphas_chol, 6, AM_RIDGE_PRIMAL, 1e-11, "tall");
+    double b = auto_vs_svd(&x, y, w, alphas_chol, 6, AM_RIDGE_PRIMAL, 1e-11, "tall, weighted");
+    printf("ridge Cholesky (primal) vs SVD, %d x %d: worst relative difference %.2g "
+           "(weighted %.2g)\n", N, P, a, b);
+    am_matrix_fini(&x);
+}
+END_TEST
+
+START_TEST(dual_matches_svd)
+{
+    enum { N = 30, P = 80 };
+    am_matrix x;
+    double y[N], w[N];
+    uneven_data(&x, N, P, 22, y, w);
+    double a = auto_vs_svd(&x, y, NULL, alphas_chol, 6, AM_RIDGE_DUAL, 1e-10, "wide");
+    double b = auto_vs_svd(&x, y, w, alphas_chol, 6, AM_RIDGE_DUAL, 1e-10, "wide, weighted");
+    printf("ridge Cholesky (dual) vs SVD, %d x %d: worst relative difference %.2g (weighted "
+           "%.2g)\n", N, P, a, b);
+    am_matrix_fini(&x);
+}
+END_TEST
+
+/* Either form may be forced for either shape, and they agree; the primal form at alpha = 0 is
+ * ordinary least squares by the normal equations, fine on well-conditioned data. */
+START_TEST(primal_and_dual_agree)
+{
+    static const int64_t shapes[2][2] = {{50, 8}, {12, 20}};
+    double worst = 0;
+    for (int sh = 0; sh < 2; sh++) {
+        int64_t n = shapes[sh][0], p = shapes[sh][1];
+        am_matrix x;
+        double y[50], w[50], s[20];
+        uneven_data(&x, n, p, 23 + (uint64_t)sh, y, w);
+        fit_out fp = fit_out_new(p), fd = fit_out_new(p), fs = fit_out_new(p);
+        for (int weighted = 0; weighted <= 1; weighted++) {
+            const double *wp = weighted ? w : NULL;
+            column_scales(&x, wp, true, s);
+            fit_solver_ok(&x, y, wp, 0.5, true, AM_RIDGE_PRIMAL, &fp);
+            fit_solver_ok(&x, y, wp, 0.5, true, AM_RIDGE_DUAL, &fd);
+            ck_assert(fp.info.solver == AM_RIDGE_PRIMAL && fd.info.solver == AM_RIDGE_DUAL);
+            double dist = fit_distance(&x, s, fd.coef, fd.b, fp.coef, fp.b);
+            ck_assert_msg(dist < 1e-10, "%lld x %lld: primal and dual differ by %.3g",
+                          (long long)n, (long long)p, dist);
+            worst = fmax(worst, dist);
+        }
+        if (p < n) {
+            column_scales(&x, NULL, true, s);
+            fit_solver_ok(&x, y, NULL, 0.0, true, AM_RIDGE_PRIMAL, &fp);
+            fit_solver_ok(&x, y, NULL, 0.0, true, AM_RIDGE_SVD, &fs);
+            double dist = fit_distance(&x, s, fp.coef, fp.b, fs.coef, fs.b);
+            ck_assert_msg(dist < 1e-10, "OLS by normal equations vs SVD: %.3g", dist);
+            worst = fmax(worst, dist);
+        }
+        free(fs.coef);
+        free(fd.coef);
+        free(fp.coef);
+        am_matrix_fini(&x);
+    }
+    printf("ridge primal vs dual forms (and OLS by normal equations vs SVD): worst %.2g\n",
+           worst);
+}
+END_TEST
+
+/* Several blocks of the factorisation (64 columns each, the last one partial), both forms,
+ * against the SVD. */
+START_TEST(blocked_factorisation)
+{
+    static const int64_t shapes[2][2] = {{400, 150}, {150, 300}};
+    static const am_ridge_solver want[2] = {AM_RIDGE_PRIMAL, AM_RIDGE_DUAL};
+    static const double alphas[2] = {1e-2, 1.0};
+    for (int sh = 0; sh < 2; sh++) {
+        am_matrix x;
+        double y[400], w[400];
+        uneven_data(&x, shapes[sh][0], shapes[sh][1], 30 + (uint64_t)sh, y, w);
+        double a = auto_vs_svd(&x, y, w, alphas, 2, want[sh], 1e-10, "blocked");
+        printf("ridge Cholesky (%s), %lld x %lld: worst relative difference from the SVD %.2g\n",
+               sh ? "dual" : "primal", (long long)shapes[sh][0], (long long)shapes[sh][1], a);
+        am_matrix_fini(&x);
+    }
+}
+END_TEST
+
+/* alpha = 0 always takes the SVD (rank cutoff, minimum-norm solution), nothing tried first. */
+START_TEST(alpha_zero_uses_svd)
+{
+    am_matrix x;
+    double y[40], w[40];
+    collinear_data(&x, y, w);
+    fit_out fa = fit_out_new(5), fs = fit_out_new(5);
+    fit_solver_ok(&x, y, w, 0.0, true, AM_RIDGE_AUTO, &fa);
+    fit_solver_ok(&x, y, w, 0.0, true, AM_RIDGE_SVD, &fs);
+    ck_assert(fa.info.solver == AM_RIDGE_SVD && fa.info.tried == AM_RIDGE_AUTO);
+    ck_assert(fa.info.rcond == 0.0);
+    ck_assert(memcmp(fa.coef, fs.coef, 5 * sizeof(double)) == 0 && fa.b == fs.b);
+    free(fs.coef);
+    free(fa.coef);
+    am_matrix_fini(&x);
+}
+END_TEST
+
+/* The automatic choice at alpha on (x, y, w): tried `form`, refused it (rcond below the
+ * threshold) and returned the SVD's solution bit for bit. */
+static void assert_falls_back(const am_matrix *x, const double *y, const double *w, double alpha,
+                              am_ridge_solver form, const char *what)
+{
+    int64_t p = x->n_cols;
+    fit_out fa = fit_out_new(p), fs = fit_out_new(p);
+    for (int centre = 0; centre <= 1; centre++) {
+        fit_solver_ok(x, y, w, alpha, centre, AM_RIDGE_AUTO, &fa);
+        fit_solver_ok(x, y, w, alpha, centre, AM_RIDGE_SVD, &fs);
+        ck_assert_msg(fa.info.tried == form && fa.info.solver == AM_RIDGE_SVD,
+                      "%s, alpha=%g: tried %d, solved by %d (rcond %.3g)", what, alpha,
+                      (int)fa.info.tried, (int)fa.info.solver, fa.info.rcond);
+        ck_assert_msg(fa.info.rcond < AM_RIDGE_RCOND_MIN, "%s: rcond %.3g", what,
+                      fa.info.rcond);
+        ck_assert(memcmp(fa.coef, fs.coef, (size_t)p * sizeof(double)) == 0 && fa.b == fs.b);
+    }
+    printf("ridge %s, alpha=%g: rcond %.2g, SVD fallback\n", what, alpha, fa.info.rcond);
+    free(fs.coef);
+    free(fa.coef);
+}
+
+/* Exactly collinear columns with tiny penalties: the penalty alone lifts the smallest
+ * eigenvalue, too little for the normal equations, so the fit falls back to the SVD. At
+ * moderate penalties the same data is solved by Cholesky, as accurately as by the SVD. */
+START_TEST(collinear_tiny_alpha_falls_back)
+{
+    am_matrix x;
+    double y[40], w[40];
+    collinear_data(&x, y, w);
+    assert_falls_back(&x, y, NULL, 1e-12, AM_RIDGE_PRIMAL, "duplicated column");
+    assert_falls_back(&x, y, w, 1e-10, AM_RIDGE_PRIMAL, "duplicated column, weighted");
+    const double moderate[2] = {1e-3, 1.0};
+    double a = auto_vs_svd(&x, y, w, moderate, 2, AM_RIDGE_PRIMAL, 1e-10, "duplicated column");
+    printf("ridge duplicated column, alpha 1e-3 and 1: Cholesky vs SVD %.2g\n", a);
+    am_matrix_fini(&x);
+
+    /* Wide with a repeated row: the kernel is singular and the penalty is tiny. */
+    am_rng r;
+    am_rng_seed(&r, 24);
+    ck_assert_int_eq(am_matrix_new(&x, 12, 25, NULL), AM_OK);
+    for (int64_t j = 0; j < 25; j++)
+        for (int64_t i = 0; i < 12; i++)
+            AM_AT(&x, i, j) = i == 1 ? AM_AT(&x, 0, j) : gauss(&r) * (1 + 0.3 * (double)j);
+    linear_targets(&x, &r, 0.1, y);
+    assert_falls_back(&x, y, NULL, 1e-12, AM_RIDGE_DUAL, "wide, repeated row");
+    am_matrix_fini(&x);
+}
+END_TEST
+
+#ifdef __SIZEOF_FLOAT128__
+/* NIST Longley's raw columns (scales from 1e2 to 1e5, the year column's mean 1954 against a
+ * spread of 5) at penalties down to 1e-10. Centred and equilibrated, the normal equations'
+ * matrix is the columns' correlation matrix plus the scaled penalty, rcond ~2e-5, so the
+ * automatic choice keeps Cholesky, and every coefficient must still match the quad-precision
+ * oracle (measured: 2e-12, the SVD path 4e-13). With a copy of the year column added, a tiny
+ * penalty leaves the matrix singular to working precision and the fit falls back to the SVD. */
+START_TEST(longley_solvers)
+{
+    am_matrix x, x7;
+    double y[16];
+    load_longley(&x, y);
+    static const double alphas[4] = {1e-10, 1e-6, 1e-2, 1.0};
+    fit_out f = fit_out_new(6);
+    double ref[6], worst = 0;
+    for (int k = 0; k < 4; k++) {
+        fit_solver_ok(&x, y, NULL, alphas[k], true, AM_RIDGE_AUTO, &f);
+        ck_assert_msg(f.info.solver == AM_RIDGE_PRIMAL && f.info.rcond > 1e-6,
+                      "alpha=%g: solver %d, rcond %.3g", alphas[k], (int)f.info.solver,
+                      f.info.rcond);
+        quad_ridge(&x, y, alphas[k], ref);
+        for (int j = 0; j < 6; j++) {
+            double rel = fabs(f.coef[j] - ref[j]) / fabs(ref[j]);
+            ck_assert_msg(rel < 1e-10, "alpha=%g coefficient %d: %.17g vs %.17g", alphas[k], j,
+                          f.coef[j], ref[j]);
+            worst = fmax(worst, rel);
+        }
+    }
+    printf("ridge Longley by Cholesky, alpha 1e-10..1: rcond %.2g, worst coefficient vs quad "
+           "precision %.2g\n", f.info.rcond, worst);
+
+    ck_assert_int_eq(am_matrix_new(&x7, 16, 7, NULL), AM_OK);
+    for (int64_t j = 0; j < 7; j++)
+        for (int64_t i = 0; i < 16; i++)
+            AM_AT(&x7, i, j) = AM_AT(&x, i, j < 6 ? j : 5);
+    assert_falls_back(&x7, y, NULL, 1e-10, AM_RIDGE_PRIMAL, "Longley with the year twice");
+    free(f.coef);
+    am_matrix_fini(&x7);
+    am_matrix_fini(&x);
+}
+END_TEST
+#endif
+
+#ifdef __SIZEOF_FLOAT128__
+static __float128 quad_sqrt(double v)
+{
+    if (!(v > 0))
+        return 0;
+    __float128 r = sqrt(v);
+    for (int i = 0; i < 3; i++) /* Newton from a double start: quad precision */
+        r = (r + v / r) / 2;
+    return r;
+}
+
+/* Weighted ridge (any intercept setting, n <= 40) in quad precision by the dual form: Xc
+ * centred with weighted means, beta = Xc' (Xc Xc' + alpha I)^-1 r, solved by elimination. */
+static void quad_dual(const am_matrix *x, const double *y, const double *w, bool centre,
+                      double alpha, double *beta)
+{
+    enum { NMAX = 40 };
+    int n = (int)x->n_rows, p = (int)x->n_cols;
+    ck_assert(n <= NMAX);
+    static __float128 xc[NMAX][200], K[NMAX][NMAX + 1], c[NMAX];
+    ck_assert(p <= 200);
+    __float128 sw[NMAX], wsum = 0, ym = 0;
+    for (int i = 0; i < n; i++) {
+        sw[i] = quad_sqrt(w ? w[i] : 1.0);
+        wsum += (__float128)(w ? w[i] : 1.0);
+        ym += (__float128)(w ? w[i] : 1.0) * y[i];
+    }
+    ym = centre ? ym / wsum : 0;
+    for (int j = 0; j < p; j++) {
+        __float128 m = 0;
+        for (int i = 0; i < n; i++)
+            m += (__float128)(w ? w[i] : 1.0) * AM_AT(x, i, j);
+        m = centre ? m / wsum : 0;
+        for (int i = 0; i < n; i++)
+            xc[i][j] = sw[i] * ((__float128)AM_AT(x, i, j) - m);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < n; k++) {
+            __float128 s = i == k ? (__float128)alpha : 0;
+            for (int j = 0; j < p; j++)
+                s += xc[i][j] * xc[k][j];
+            K[i][k] = s;
+        }
+        K[i][n] = sw[i] * ((__float128)y[i] - ym);
+    }
+    for (int col = 0; col < n; col++) /* positive definite: no pivoting needed */
+        for (int r = col + 1; r < n; r++) {
+            __float128 f = K[r][col] / K[col][col];
+            for (int k = col; k <= n; k++)
+                K[r][k] -= f * K[col][k];
+        }
+    for (int i = n - 1; i >= 0; i--) {
+        __float128 s = K[i][n];
+        for (int k = i + 1; k < n; k++)
+            s -= K[i][k] * c[k];
+        c[i] = s / K[i][i];
+    }
+    for (int j = 0; j < p; j++) {
+        __float128 s = 0;
+        for (int i = 0; i < n; i++)
+            s += xc[i][j] * c[i];
+        beta[j] = (double)s;
+    }
+}
+
+/* The dual form at small penalties, where the augmented system the SVD solves loses digits
+ * (~eps s^2 / alpha: 5e-9 at alpha = 1e-6 here) and the dual keeps them. With an intercept the
+ * fit must lift the kernel's centring direction (eigenvalue alpha alone) or its condition
+ * estimate would refuse these penalties. */
+START_TEST(dual_quad_oracle)
+{
+    enum { N = 30, P = 80 };
+    am_matrix x;
+    double y[N], w[N], ref[P], worst = 0;
+    uneven_data(&x, N, P, 22, y, w);
+    fit_out f = fit_out_new(P);
+    static const double alphas[3] = {1e-6, 1e-3, 1.0};
+    for (int c = 0; c < 4; c++) {
+        bool centre = c & 1;
+        const double *wp = c & 2 ? w : NULL;
+        for (int k = 0; k < 3; k++) {
+            fit_solver_ok(&x, y, wp, alphas[k], centre, AM_RIDGE_AUTO, &f);
+            ck_assert_msg(f.info.solver == AM_RIDGE_DUAL, "case %d, alpha=%g: solver %d, rcond "
+                          "%.3g", c, alphas[k], (int)f.info.solver, f.info.rcond);
+            quad_dual(&x, y, wp, centre, alphas[k], ref);
+            double err = 0, big = 0;
+            for (int j = 0; j < P; j++) {
+                err = fmax(err, fabs(f.coef[j] - ref[j]));
+                big = fmax(big, fabs(ref[j]));
+            }
+            ck_assert_msg(err < 1e-11 * big, "case %d, alpha=%g: %.3g from quad precision", c,
+                          alphas[k], err / big);
+            worst = fmax(worst, err / big);
+        }
+    }
+    printf("ridge Cholesky (dual), %d x %d, alpha 1e-6..1: worst vs quad precision %.2g\n", N,
+           P, worst);
+    free(f.coef);
+    am_matrix_fini(&x);
+}
+END_TEST
+#endif
+
+/* Same bits whatever the BLAS thread count (the search refits with as many BLAS threads as the
+ * run has, trials with one) and the learner's own thread count, for each solver: the primal
+ * form with p >= 64 and the dual form with n >= 64 (more than one block of the factorisation,
+ * so dsyrk updates inside it; OpenBLAS's own dpotrf rounds differently on 2 threads there), and
+ * the SVD fallback on data small enough for OpenBLAS to stay on one thread (on larger data the
+ * SVD's results do depend on the BLAS thread count). */
+START_TEST(same_bits_on_1_and_2_threads)
+{
+    int saved = openblas_get_num_threads();
+    static const int64_t shapes[3][2] = {{3000, 70}, {70, 150}, {40, 5}};
+    static const double alpha[3] = {1.0, 1.0, 1e-12};
+    static const am_ridge_solver want[3] = {AM_RIDGE_PRIMAL, AM_RIDGE_DUAL, AM_RIDGE_SVD};
+    for (int c = 0; c < 3; c++) {
+        int64_t n = shapes[c][0], p = shapes[c][1];
+        am_matrix x;
+        double *y = calloc((size_t)n, sizeof(double)), *w = calloc((size_t)n, sizeof(double));
+        ck_assert(y && w);
+        if (c < 2)
+            uneven_data(&x, n, p, 25 + (uint64_t)c, y, w);
+        else
+            collinear_data(&x, y, w);
+        fit_out f[3] = {fit_out_new(p), fit_out_new(p), fit_out_new(p)};
+        am_diag d;
+        for (int t = 0; t < 3; t++) { /* BLAS 1, BLAS 2, BLAS 1 with 2 learner threads */
+            openblas_set_num_threads(t == 1 ? 2 : 1);
+            am_status st = fit_solver_threads(&x, y, w, alpha[c], true, AM_RIDGE_AUTO,
+                                              t == 2 ? 2 : 1, &f[t], &d);
+            ck_assert_msg(st == AM_OK, "%s", d.message);
+            ck_assert_int_eq(f[t].info.solver, want[c]);
+        }
+        for (int t = 1; t < 3; t++)
+            ck_assert_msg(memcmp(f[0].coef, f[t].coef, (size_t)p * sizeof(double)) == 0 &&
+                              f[0].b == f[t].b,
+                          "%lld x %lld (solver %d): run %d differs from BLAS on 1 thread",
+                          (long long)n, (long long)p, (int)want[c], t);
+        for (int t = 0; t < 3; t++)
+            free(f[t].coef);
+        free(w);
+        free(y);
+        am_matrix_fini(&x);
+    }
+    openblas_set_num_threads(saved);
+}
+END_TEST
+
+/* What the info reports when no fit made the model, a forced form on a matrix that is not
+ * positive definite, and bad solver arguments. */
+START_TEST(solver_info_and_bad_arguments)
+{
+    am_matrix x;
+    ck_assert_int_eq(am_matrix_new(&x, 3, 2, NULL), AM_OK);
+    for (int i = 0; i < 3; i++) {
+        AM_AT(&x, i, 0) = 4.0;
+        AM_AT(&x, i, 1) = -1.5;
+    }
+    double y[3] = {1, 2, 6}, w[3] = {1, 1, 2};
+    fit_out o = fit_out_new(2);
+    am_diag d;
+    /* Only constant columns: Xc = 0, so the Gram matrix is alpha I. */
+    ck_assert_int_eq(fit_solver(&x, y, w, 0.0, true, AM_RIDGE_PRIMAL, &o, &d), AM_ERR_NUMERIC);
+    ck_assert_msg(strstr(d.message, "not positive definite"), "%s", d.message);
+    fit_solver_ok(&x, y, w, 2.0, true, AM_RIDGE_AUTO, &o);
+    ck_assert(o.info.solver == AM_RIDGE_PRIMAL && o.coef[0] == 0 && o.coef[1] == 0);
+    ck_assert(o.info.rcond > 0.5); /* 2 I, equilibrated: the identity */
+    ck_assert_double_eq_tol(o.b, 15.0 / 4.0, 1e-15);
+    ck_assert_int_eq(fit_solver(&x, y, w, 2.0, true, (am_ridge_solver)7, &o, &d), AM_ERR_ARG);
+    ck_assert_msg(strstr(d.message, "unknown solver"), "%s", d.message);
+    am_model *m = NULL;
+    ck_assert_int_eq(am_ridge_fit_solver(NULL, AM_RIDGE_AUTO, &m, &d), AM_ERR_ARG);
+    ck_assert_ptr_null(m);
+
+    /* Models no fit produced. */
+    double coef[2] = {1, 2};
+    ck_assert_int_eq(am_ridge_model_new(2, coef, 0.5, &m, &d), AM_OK);
+    am_ridge_info info = am_ridge_fit_info(m);
+    ck_assert(info.solver == AM_RIDGE_AUTO && info.tried == AM_RIDGE_AUTO && info.rcond == 0);
+    am_buf buf;
+    am_buf_init(&buf);
+    ck_assert_int_eq(m->type->save(m, &buf, &d), AM_OK);
+    am_reader rd;
+    am_reader_init(&rd, buf.data, buf.len, "ridge payload");
+    am_model *m2 = NULL;
+    ck_assert_int_eq(am_learner_ridge.load(&rd, 1, 2, 1, &m2, &d), AM_OK);
+    info = am_ridge_fit_info(m2);
+    ck_assert(info.solver == AM_RIDGE_AUTO && info.tried == AM_RIDGE_AUTO && info.rcond == 0);
+    am_model_free(m2);
+    am_buf_fini(&buf);
+    am_model_free(m);
+    free(o.coef);
+    am_matrix_fini(&x);
+}
+END_TEST
+
+/* Out of memory at every allocation in turn, for each solver: AM_ERR_NOMEM and no model, or
+ * success once the failures pass the fit's last allocation (the sanitizer and valgrind runs
+ * check for leaks). */
+START_TEST(solvers_out_of_memory)
+{
+    static const int64_t shapes[3][2] = {{30, 4}, {10, 20}, {40, 5}};
+    static const double alpha[3] = {1.0, 1.0, 1e-12};
+    for (int c = 0; c < 3; c++) {
+        int64_t n = shapes[c][0], p = shapes[c][1];
+        am_matrix x;
+        double y[40], w[40];
+        if (c < 2)
+            uneven_data(&x, n, p, 27 + (uint64_t)c, y, w);
+        else
+            collinear_data(&x, y, w);
+        char item[64];
+        snprintf(item, sizeof(item), "alpha=%.17g", alpha[c]);
+        const char *items[] = {item};
+        am_params params;
+        am_diag d;
+        am_params_defaults(am_learner_ridge.params, &params);
+        ck_assert_int_eq(am_params_parse(am_learner_ridge.params, items, 1, &params, &d), AM_OK);
+        am_fit_args a;
+        memset(&a, 0, sizeof(a));
+        a.x = &x;
+        a.y = y;
+        a.weight = w;
+        a.task = AM_TASK_REGRESSION;
+        a.params = &params;
+        a.n_threads = 1;
+        int n_fail = 0;
+        for (int64_t k = 0; k < 1000; k++) {
+            am_model *m = NULL;
+            am_alloc_fail_after(k);
+            am_status st = am_ridge_fit_solver(&a, AM_RIDGE_AUTO, &m, &d);
+            am_alloc_fail_after(-1);
+            if (st == AM_OK) {
+                ck_assert_ptr_nonnull(m);
+                am_model_free(m);
+                break;
+            }
+            ck_assert_msg(st == AM_ERR_NOMEM, "k=%lld: %s", (long long)k, d.message);
+            ck_assert_ptr_null(m);
+            n_fail++;
+        }
+        ck_assert_int_ge(n_fail, 4); /* model, system, Cholesky matrix and workspace, ... */
+        am_matrix_fini(&x);
+    }
+}
+END_TEST
+
+/* Timings, printed (not asserted: the machine's load is not ours to control). */
+START_TEST(cholesky_timing)
+{
+    enum { N = 20000, P = 30 };
+    am_matrix x;
+    double *y = calloc(N, sizeof(double)), *w = calloc(N, sizeof(double));
+    ck_assert(y && w);
+    uneven_data(&x, N, P, 29, y, w);
+    fit_out fa = fit_out_new(P), fs = fit_out_new(P);
+    fit_solver_ok(&x, y, NULL, 1.0, true, AM_RIDGE_AUTO, &fa); /* warm-up: BLAS, caches */
+    double t0 = seconds_now();
+    fit_solver_ok(&x, y, NULL, 1.0, true, AM_RIDGE_AUTO, &fa);
+    double t1 = seconds_now();
+    fit_solver_ok(&x, y, NULL, 1.0, true, AM_RIDGE_SVD, &fs);
+    double t2 = seconds_now();
+    ck_assert(fa.info.solver == AM_RIDGE_PRIMAL);
+    printf("ridge %d x %d, alpha=1: Cholesky %.1f ms, SVD %.1f ms (%.1fx)\n", N, P,
+           1e3 * (t1 - t0), 1e3 * (t2 - t1), (t2 - t1) / (t1 - t0));
+    free(fs.coef);
+    free(fa.coef);
+    free(w);
+    free(y);
+    am_matrix_fini(&x);
+}
+END_TEST
+
 /* ---- models from path solutions, and the coefficients callback ------------------------------ */
 
 START_TEST(model_from_path_predicts_like_a_fit)
@@ -653,6 +1260,23 @@ int main(void)
     tcase_add_test(tc, coefficients_callback);
     tcase_add_loop_test(tc, path_bad_input, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     suite_add_tcase(s, tc);
+    TCase *ts = tcase_create("solvers");
+    tcase_set_timeout(ts, 60);
+    tcase_add_test(ts, cholesky_matches_svd);
+    tcase_add_test(ts, dual_matches_svd);
+    tcase_add_test(ts, primal_and_dual_agree);
+    tcase_add_test(ts, blocked_factorisation);
+    tcase_add_test(ts, alpha_zero_uses_svd);
+    tcase_add_test(ts, collinear_tiny_alpha_falls_back);
+#ifdef __SIZEOF_FLOAT128__
+    tcase_add_test(ts, longley_solvers);
+    tcase_add_test(ts, dual_quad_oracle);
+#endif
+    tcase_add_test(ts, same_bits_on_1_and_2_threads);
+    tcase_add_test(ts, solver_info_and_bad_arguments);
+    tcase_add_test(ts, solvers_out_of_memory);
+    tcase_add_test(ts, cholesky_timing);
+    suite_add_tcase(s, ts);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
