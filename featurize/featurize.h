@@ -67,6 +67,9 @@ typedef struct am_feat_options {
      * level among the levels seen in fitting (as a double; missing and unseen levels as NaN).
      * No imputation, no one-hot, no scaling. Overrides standardize. */
     bool native;
+    /* Threads for the per-column statistics of fitting (0 or 1: one); the result does not
+     * depend on it. */
+    int32_t n_threads;
 } am_feat_options;
 
 /* Fits on the given rows of f (all feature columns: every column except target_col, which may

@@ -228,33 +228,75 @@ static void numeric_moments(const double *x, const int64_t *rows, int64_t n, dou
     *sd_out = big > 0.0 && isfinite(big) ? big * sqrt(ss / (double)n) : 0.0;
 }
 
-/* Fits a numeric input; false in *has_value when the training rows hold no finite value.
- * scratch holds n doubles. */
-static am_status fit_numeric(am_featurizer *fz, feat_input *in, const am_column *c,
-                             const int64_t *rows, int64_t n, double *scratch, bool *has_value,
-                             am_diag *d)
+/* What a numeric column's training rows give the featurizer. */
+typedef struct numeric_stats {
+    bool has_value;    /* some training row holds a finite value */
+    int64_t n_missing; /* rows that do not: an indicator feature follows when > 0 */
+    double median, mean, sd;
+} numeric_stats;
+
+/* The statistics of one numeric column over the training rows (scratch: n doubles). Native
+ * output needs none but whether there is a value. */
+static numeric_stats numeric_column_stats(const am_column *c, const int64_t *rows, int64_t n,
+                                          bool native, bool standardize, double *scratch)
 {
+    numeric_stats st = {0};
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) {
         double v = c->num[rows[i]];
         if (isfinite(v))
             scratch[m++] = v;
     }
-    *has_value = m > 0;
-    if (m == 0)
+    st.has_value = m > 0;
+    if (m == 0 || native)
+        return st;
+    st.median = median_of(scratch, m);
+    st.n_missing = n - m;
+    if (standardize)
+        numeric_moments(c->num, rows, n, st.median, &st.mean, &st.sd);
+    return st;
+}
+
+/* Every numeric column's statistics (stats[j] for column j; others untouched), columns shared
+ * out among threads: each is computed as it would be alone, so the result does not depend on
+ * the thread count. false when out of memory. */
+static bool all_numeric_stats(const am_frame *f, int32_t target_col, const int64_t *rows,
+                              int64_t n, bool native, bool standardize, int32_t n_threads,
+                              numeric_stats *stats)
+{
+    bool failed = false;
+    int nt = (int)AM_MAX(1, AM_MIN(n_threads, f->n_cols));
+#pragma omp parallel num_threads(nt) reduction(|| : failed)
+    {
+        double *scratch = am_malloc_array((size_t)n, sizeof(double));
+        failed = !scratch;
+#pragma omp for schedule(dynamic, 1)
+        for (int32_t j = 0; j < f->n_cols; j++)
+            if (scratch && j != target_col && f->cols[j].type == AM_COL_NUM)
+                stats[j] = numeric_column_stats(&f->cols[j], rows, n, native, standardize,
+                                                scratch);
+        am_free(scratch);
+    }
+    return !failed;
+}
+
+/* Fits a numeric input from its statistics; false in *has_value when the training rows hold
+ * no finite value. */
+static am_status fit_numeric(am_featurizer *fz, feat_input *in, const am_column *c, int64_t n,
+                             const numeric_stats *ns, bool *has_value, am_diag *d)
+{
+    *has_value = ns->has_value;
+    if (!ns->has_value)
         return AM_OK;
     if (fz->native) /* values pass through as they are: nothing to learn */
         return push_feature(fz, am_strdup(c->name), 0.0, 1.0)
                    ? AM_OK
                    : am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
                              c->name);
-    in->median = median_of(scratch, m);
-    in->indicator = m < n;
-    double mean = 0.0, sd = 0.0;
-    if (fz->standardize)
-        numeric_moments(c->num, rows, n, in->median, &mean, &sd);
-    if (!push_feature(fz, am_strdup(c->name), mean, sd) ||
-        (in->indicator && !push_indicator(fz, join3(c->name, "_missing", ""), n - m, n)))
+    in->median = ns->median;
+    in->indicator = ns->n_missing > 0;
+    if (!push_feature(fz, am_strdup(c->name), ns->mean, ns->sd) ||
+        (in->indicator && !push_indicator(fz, join3(c->name, "_missing", ""), ns->n_missing, n)))
         return am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
                        c->name);
     return AM_OK;
@@ -401,7 +443,7 @@ static void warn_dropped(const am_logger *log, const name_list *time, const name
 
 /* Fits one column into fz->inputs[fz->n_inputs] (kept when it has a value). */
 static am_status fit_column(am_featurizer *fz, const am_column *c, const int64_t *rows,
-                            int64_t n, double *scratch, name_list *empty, am_diag *d)
+                            int64_t n, const numeric_stats *ns, name_list *empty, am_diag *d)
 {
     feat_input *in = &fz->inputs[fz->n_inputs];
     memset(in, 0, sizeof(*in));
@@ -413,7 +455,7 @@ static am_status fit_column(am_featurizer *fz, const am_column *c, const int64_t
         return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
     bool has_value = false;
     am_status st = c->type == AM_COL_NUM
-                       ? fit_numeric(fz, in, c, rows, n, scratch, &has_value, d)
+                       ? fit_numeric(fz, in, c, n, ns, &has_value, d)
                        : fit_categorical(fz, in, c, rows, n, &has_value, d);
     if (st == AM_OK && has_value) {
         in->width = fz->n_features - in->first;
@@ -439,14 +481,19 @@ am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t
     if (st != AM_OK)
         return st;
     am_featurizer *fz = am_calloc(1, sizeof(*fz));
-    double *scratch = am_malloc_array((size_t)n_rows, sizeof(double));
-    if (!fz || !scratch ||
+    numeric_stats *stats = am_calloc((size_t)AM_MAX(f->n_cols, 1), sizeof(numeric_stats));
+    if (!fz || !stats ||
         !(fz->inputs = am_calloc((size_t)(f->n_cols > 0 ? f->n_cols : 1), sizeof(feat_input)))) {
         st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
         goto fail;
     }
     fz->native = opts && opts->native;
     fz->standardize = opts && opts->standardize && !fz->native;
+    if (!all_numeric_stats(f, target_col, rows, n_rows, fz->native, fz->standardize,
+                           opts ? opts->n_threads : 1, stats)) {
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        goto fail;
+    }
     name_list time = {0}, text = {0}, empty = {0};
     for (int32_t j = 0; j < f->n_cols && st == AM_OK; j++) {
         const am_column *c = &f->cols[j];
@@ -457,7 +504,7 @@ am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t
         else if (c->type == AM_COL_TEXT)
             name_list_add(&text, c->name);
         else if (c->type == AM_COL_NUM || c->type == AM_COL_CAT)
-            st = fit_column(fz, c, rows, n_rows, scratch, &empty, d);
+            st = fit_column(fz, c, rows, n_rows, &stats[j], &empty, d);
     }
     if (st != AM_OK)
         goto fail;
@@ -467,11 +514,11 @@ am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t
                           "is the target, was dropped, or has no value in the training rows");
         goto fail;
     }
-    am_free(scratch);
+    am_free(stats);
     *out = fz;
     return AM_OK;
 fail:
-    am_free(scratch);
+    am_free(stats);
     am_featurizer_free(fz);
     return st;
 }

@@ -428,7 +428,8 @@ static void build_fold(const search_state *s, int variant, int32_t k, const am_l
     double t0 = am_now();
     int64_t *tr_rows = NULL, *va_rows = NULL;
     am_diag *d = &fd->diag;
-    am_feat_options fo = {.standardize = variant == VARIANT_SCALED};
+    am_feat_options fo = {.standardize = variant == VARIANT_SCALED,
+                          .n_threads = s->o->n_threads};
     am_status st = gather(s, fold->train, fold->n_train, &tr_rows, &fd->y_train, d);
     if (st == AM_OK)
         st = gather(s, fold->valid, fold->n_valid, &va_rows, &fd->y_valid, d);
@@ -450,7 +451,7 @@ static void build_fold(const search_state *s, int variant, int32_t k, const am_l
 /* The native featurizer on every kept row, its output, and the binned data: once per run. */
 static am_status build_binned(search_state *s, const am_logger *log, am_diag *d)
 {
-    am_feat_options fo = {.native = true};
+    am_feat_options fo = {.native = true, .n_threads = s->o->n_threads};
     am_status st = am_featurizer_fit(s->f, s->target_col, s->rows, s->n, &fo, log,
                                      &s->native_fz, d);
     if (st == AM_OK)
@@ -878,7 +879,8 @@ static am_status refit_all_rows(search_state *s, const am_learner_type *learner,
     const am_search_options *o = s->o;
     if (variant_of(learner) == VARIANT_BINNED)
         return refit_binned(s, learner, params, seed, fz_out, model_out, d);
-    am_feat_options fo = {.standardize = variant_of(learner) == VARIANT_SCALED};
+    am_feat_options fo = {.standardize = variant_of(learner) == VARIANT_SCALED,
+                          .n_threads = o->n_threads};
     am_featurizer *fz = NULL;
     am_matrix x = {0};
     am_model *model = NULL;

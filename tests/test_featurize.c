@@ -683,6 +683,45 @@ START_TEST(test_save_load_roundtrip)
 }
 END_TEST
 
+/* Column statistics are shared out among threads; the fitted featurizer must not change. */
+START_TEST(test_threads_identical)
+{
+    const int64_t n = 3001;
+    const int32_t p = 9;
+    am_rng rng;
+    am_rng_seed(&rng, 77);
+    am_frame *f = frame_new(n, p);
+    double *v = am_malloc_array((size_t)n, sizeof(double));
+    ck_assert_ptr_nonnull(v);
+    for (int32_t j = 0; j < p; j++) {
+        for (int64_t i = 0; i < n; i++)
+            v[i] = am_rng_below(&rng, 10) == 0 ? NAN : am_rng_uniform(&rng) * (j + 1) - j;
+        char name[16];
+        snprintf(name, sizeof(name), "x%d", (int)j);
+        set_num(f, j, name, v);
+    }
+    int64_t *rows = iota(n);
+    am_buf b[2];
+    for (int t = 0; t < 2; t++) {
+        am_feat_options o = {.standardize = true, .n_threads = t + 1};
+        am_featurizer *fz = NULL;
+        am_diag d;
+        am_diag_clear(&d);
+        ck_assert_msg(am_featurizer_fit(f, -1, rows, n, &o, NULL, &fz, &d) == AM_OK, "fit: %s",
+                      diag_text(&d));
+        save_ok(fz, &b[t]);
+        am_featurizer_free(fz);
+    }
+    ck_assert_uint_eq(b[0].len, b[1].len);
+    ck_assert_mem_eq(b[0].data, b[1].data, b[0].len);
+    am_buf_fini(&b[0]);
+    am_buf_fini(&b[1]);
+    am_free(rows);
+    am_free(v);
+    am_frame_free(f);
+}
+END_TEST
+
 START_TEST(test_load_truncated)
 {
     am_frame *f = poison_frame(10);
@@ -1580,6 +1619,7 @@ static Suite *featurize_suite(void)
     tcase_add_test(fz, test_drop_time_text_empty);
     tcase_add_test(fz, test_fit_bad_arguments);
     tcase_add_loop_test(fz, test_save_load_roundtrip, 0, 2);
+    tcase_add_test(fz, test_threads_identical);
     tcase_add_loop_test(fz, test_load_truncated, 0, 2);
     tcase_add_loop_test(fz, test_load_corrupt, 0, C_COUNT);
     tcase_add_test(fz, test_out_of_memory);
