@@ -115,13 +115,8 @@ mkdir -p "$work"
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 
 log() { echo "linear_vs_peers: $*" >&2; }
-
-json_obj() { # json_obj KEY VALUE ...: one JSON line; digits become numbers, true/false booleans
-    "$py" -c 'import json, sys
-a = sys.argv[1:]
-conv = lambda v: int(v) if v.isdigit() else {"true": True, "false": False}.get(v, v)
-print(json.dumps({k: conv(v) for k, v in zip(a[::2], a[1::2])}))' "$@"
-}
+# shellcheck source=bench/harness_lib.sh
+source "$root/bench/harness_lib.sh"
 
 json_get() { # json_get KEY < one JSON line: the value, or nothing
     "$py" -c 'import json, sys
@@ -137,7 +132,6 @@ done
 Rscript -e 'library(glmnet); library(data.table)' >/dev/null 2>&1 || {
     log "apt-get install -y r-cran-glmnet r-cran-data.table"; exit 1; }
 
-in_list() { [[ " $2 " == *" $1 "* ]]; }
 
 # ours_lacks LEARNER [PARAM CHOICE]: why our side cannot run it (nothing when it can). A choice
 # counts when `automl help learner L` lists it in the parameter's "valid" column.
@@ -155,32 +149,6 @@ ours_lacks() {
 }
 
 # ---- one run of each side; each appends one JSON line --------------------------------------
-
-set_common() { # NAME TRAIN TEST TARGET TASK
-    common=(--dataset "$1" --train "$2" --test "$3" --target "$4" --task "$5"
-            --threads "$threads")
-}
-
-# record CMD...: runs a side, appends its JSON line (or a failure line) to the results.
-record() {
-    local line limit=()
-    [ "$run_timeout" != 0 ] && limit=(timeout "$run_timeout")
-    if line=$("${limit[@]}" "$@" 2>"$work/stderr.txt" | tail -n 1) && [ -n "$line" ]; then
-        echo "$line" >>"$jsonl"
-    else
-        local err
-        err=$(tail -c 300 "$work/stderr.txt" | tr '\n' ' ')
-        [ -z "$err" ] && err="no output (killed after RUN_TIMEOUT=${run_timeout}s?)"
-        if [ -n "$line" ]; then
-            echo "$line" >>"$jsonl"  # the run printed its own failure line
-        else
-            json_obj dataset "$cur_dataset" task "$cur_task" side "$cur_side" kind "$cur_kind" \
-                ok false error "$err" >>"$jsonl"
-        fi
-        log "$cur_dataset $cur_side failed: $err"
-        return 1
-    fi
-}
 
 # set_part PART: our learner and parameters (ours_learner, ours_args) and the peer's side and
 # arguments (peer, peer_args) for the current dataset; lacks: why ours cannot run, if so.

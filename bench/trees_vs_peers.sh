@@ -111,13 +111,8 @@ mkdir -p "$work"
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads
 
 log() { echo "trees_vs_peers: $*" >&2; }
-
-json_obj() { # json_obj KEY VALUE ...: one JSON line; digits become numbers, true/false booleans
-    "$py" -c 'import json, sys
-a = sys.argv[1:]
-conv = lambda v: int(v) if v.isdigit() else {"true": True, "false": False}.get(v, v)
-print(json.dumps({k: conv(v) for k, v in zip(a[::2], a[1::2])}))' "$@"
-}
+# shellcheck source=bench/harness_lib.sh
+source "$root/bench/harness_lib.sh"
 
 for tool in "$py" Rscript /usr/bin/time; do
     command -v "$tool" >/dev/null || { log "$tool missing"; exit 1; }
@@ -138,33 +133,8 @@ for l in gbdt rf extra_trees; do
         log "our learner $l is not available in $automl: its runs are skipped"; fi
 done
 is_ours() { [[ " $ours_learners " == *" $1 "* ]]; }
-in_list() { [[ " $2 " == *" $1 "* ]]; }
 
 # ---- one run of each side; each appends one JSON line -------------------------------------
-
-# common NAME TRAIN TEST TARGET TASK: the options every run shares (sets the array `common`).
-set_common() {
-    common=(--dataset "$1" --train "$2" --test "$3" --target "$4" --task "$5"
-            --threads "$threads")
-}
-
-# record CMD...: runs a side, appends its JSON line (or a failure line) to the results.
-record() {
-    local line limit=()
-    # timeout signals its whole process group: ours' automl child goes with its Python wrapper.
-    [ "$run_timeout" != 0 ] && limit=(timeout "$run_timeout")
-    if line=$("${limit[@]}" "$@" 2>"$work/stderr.txt" | tail -n 1) && [ -n "$line" ]; then
-        echo "$line" >>"$jsonl"
-    else
-        local err
-        err=$(tail -c 300 "$work/stderr.txt" | tr '\n' ' ')
-        [ -z "$err" ] && err="no output (killed after RUN_TIMEOUT=${run_timeout}s?)"
-        [ -n "$line" ] && echo "$line" >>"$jsonl"  # ours prints its own failure line
-        [ -z "$line" ] && json_obj dataset "$cur_dataset" task "$cur_task" side "$cur_side" \
-            kind "$cur_kind" ok false error "$err" >>"$jsonl"
-        log "$cur_dataset $cur_side failed: $err"
-    fi
-}
 
 # run_side SIDE KIND PAIR: one run; KIND is warmup, pair or single.
 run_side() {
@@ -183,7 +153,7 @@ run_side() {
     ranger) record Rscript bench/peers_ranger.R "${args[@]}" --t0 "$(date +%s.%N)" ;;
     *) record "$py" bench/peers_trees.py fit --learner "$side" "${args[@]}" \
            --t0 "$(date +%s.%N)" ;;
-    esac
+    esac || true # a failed run is recorded; the harness goes on
     rm -f "$model" "$model".ubj
 }
 
