@@ -295,6 +295,13 @@ const char *automl_learner_tasks(int32_t i)
     return masks[am_learner_at(i)->tasks & 7u];
 }
 
+int32_t automl_learner_searched_by_default(int32_t i)
+{
+    if (i < 0 || i >= am_learner_count())
+        return -1;
+    return am_learner_at(i)->on_request ? 0 : 1;
+}
+
 int32_t automl_learner_n_params(int32_t i)
 {
     return i >= 0 && i < am_learner_count() ? am_learner_at(i)->params->n : 0;

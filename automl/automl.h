@@ -248,6 +248,9 @@ AUTOML_API const char *automl_learner_name(int32_t i);
 AUTOML_API const char *automl_learner_summary(int32_t i);
 /* Tasks learner i supports, as "binary,multiclass,regression". */
 AUTOML_API const char *automl_learner_tasks(int32_t i);
+/* 1 when a search includes learner i by default, 0 when only when named in "learners" (k-NN),
+ * -1 when i is out of range. */
+AUTOML_API int32_t automl_learner_searched_by_default(int32_t i);
 AUTOML_API int32_t automl_learner_n_params(int32_t i);
 /* Parameter j of learner i; the strings stay valid until the next call to this function on the
  * same thread. AUTOML_ERR_ARG when out of range. */

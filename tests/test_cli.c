@@ -259,8 +259,11 @@ START_TEST(estimator_mode)
     ck_assert_msg(code == 0, "knn search failed: %s", err_text);
     ck_assert_ptr_nonnull(strstr(out_text, "\"knn\""));
 
+    ck_assert_int_eq(run("help", "learner", "knn", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "searched only when named"));
     code = run("help", "learner", "logreg", NULL);
     ck_assert_int_eq(code, 0);
+    ck_assert_ptr_null(strstr(out_text, "searched only when named"));
     ck_assert_ptr_nonnull(strstr(out_text, "C "));
     ck_assert_ptr_nonnull(strstr(out_text, "penalty"));
 }

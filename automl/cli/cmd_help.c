@@ -9,7 +9,10 @@ static int learner_help(const char *name)
     for (int32_t i = 0; i < automl_learner_count(); i++) {
         if (strcmp(automl_learner_name(i), name))
             continue;
-        printf("%s — %s\ntasks: %s\n\n", name, automl_learner_summary(i), automl_learner_tasks(i));
+        printf("%s — %s\ntasks: %s\n", name, automl_learner_summary(i), automl_learner_tasks(i));
+        if (!automl_learner_searched_by_default(i))
+            printf("searched only when named: --learners %s,...\n", name);
+        printf("\n");
         printf("%-16s %-5s %-10s %-22s %-22s %s\n", "parameter", "kind", "default", "valid",
                "searched", "meaning");
         for (int32_t j = 0; j < automl_learner_n_params(i); j++) {
