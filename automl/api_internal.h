@@ -75,6 +75,11 @@ automl_status am_api_failf(automl_session *s, automl_status st, const char *fmt,
     __attribute__((format(printf, 3, 4)));
 am_logger am_api_logger(const automl_session *s);
 
+/* Reads a CSV for the model (api_predict.c): each model input column forced to its training
+ * type, and keep_levels (the target's name, or NULL) read as labels. */
+am_status am_api_read_for_model(const automl_model *m, const char *path, const char *keep_levels,
+                                am_frame **out, am_diag *d);
+
 /* Model building blocks (api_model.c). */
 automl_model *am_api_model_new(void);
 void am_api_model_take_result(automl_model *m, am_search_result *r);

@@ -14,7 +14,7 @@
 
 /* Reads a CSV forcing each model input column to its training type, so "abc" in a numeric
  * column is an error naming its line rather than a silently retyped column. */
-static am_status read_for_model(const automl_model *m, const char *path, const char *keep_levels,
+am_status am_api_read_for_model(const automl_model *m, const char *path, const char *keep_levels,
                                 am_frame **out, am_diag *d)
 {
     int32_t n = am_featurizer_n_inputs(m->featurizer);
@@ -158,7 +158,7 @@ automl_status automl_predict_csv(automl_session *s, const automl_model *m, const
     am_frame *f = NULL;
     double *pred = NULL;
     am_text t = {0};
-    am_status st = read_for_model(m, data_csv, NULL, &f, &d);
+    am_status st = am_api_read_for_model(m, data_csv, NULL, &f, &d);
     if (st == AM_OK)
         st = predict_frame(s, m, f, NULL, f->n_rows, &pred, &d);
     if (st == AM_OK) {
@@ -184,7 +184,7 @@ automl_status automl_predict_csv_values(automl_session *s, const automl_model *m
     am_diag_clear(&d);
     am_frame *f = NULL;
     double *pred = NULL;
-    am_status st = read_for_model(m, data_csv, NULL, &f, &d);
+    am_status st = am_api_read_for_model(m, data_csv, NULL, &f, &d);
     if (st != AM_OK)
         return am_api_fail(s, &d);
     *n_rows = f->n_rows;
@@ -239,7 +239,7 @@ automl_status automl_evaluate_csv(automl_session *s, const automl_model *m, cons
     double *y = NULL, *pred = NULL;
     int64_t *rows = NULL, n = 0;
     am_logger lg = am_api_logger(s);
-    am_status st = read_for_model(m, data_csv, m->target.name, &f, &d);
+    am_status st = am_api_read_for_model(m, data_csv, m->target.name, &f, &d);
     int32_t col = st == AM_OK ? am_frame_col_find(f, m->target.name) : -1;
     if (st == AM_OK && col < 0) {
         st = am_fail(&d, AM_ERR_DATA, "target column \"%s\" is missing; evaluate needs it",

@@ -17,25 +17,6 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Reads the CSV with each model input forced to its training type, as `automl predict` does. */
-static am_status read_data(const automl_model *m, const char *path, am_frame **f, am_diag *d)
-{
-    int32_t n = am_featurizer_n_inputs(m->featurizer);
-    am_csv_force *force = calloc((size_t)n + 1, sizeof(am_csv_force));
-    if (!force)
-        return am_fail(d, AM_ERR_NOMEM, "out of memory");
-    for (int32_t i = 0; i < n; i++) {
-        force[i].name = am_featurizer_input_name(m->featurizer, i);
-        force[i].type = am_featurizer_input_type(m->featurizer, i);
-    }
-    am_csv_options opts = {0};
-    opts.force = force;
-    opts.n_force = n;
-    am_status st = am_csv_read(path, &opts, f, d);
-    free(force);
-    return st;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 5) {
@@ -60,7 +41,7 @@ int main(int argc, char **argv)
     am_diag d = {0};
     am_frame *f = NULL;
     am_matrix x;
-    if (read_data(m, argv[2], &f, &d) != AM_OK) {
+    if (am_api_read_for_model(m, argv[2], NULL, &f, &d) != AM_OK) {
         fprintf(stderr, "bench_predict: %s\n", d.message);
         return 1;
     }

@@ -98,6 +98,19 @@ typedef struct gbdt_model {
 
 /* ---- losses ---------------------------------------------------------------------------------- */
 
+/* The largest of k scores, m, and sum of exp(f - m) in *sum: softmax and its log without
+ * overflow. */
+static double softmax_shift(const double *f, int32_t k, double *sum)
+{
+    double m = f[0], s = 0;
+    for (int32_t c = 1; c < k; c++)
+        m = fmax(m, f[c]);
+    for (int32_t c = 0; c < k; c++)
+        s += exp(f[c] - m);
+    *sum = s;
+    return m;
+}
+
 /* Gradients and Hessians of one row; g[c * stride], h[c * stride] for score c. */
 static void row_grad(int loss, int32_t k, const double *f, double y, double delta, double *g,
                      double *h, int64_t stride)
@@ -111,11 +124,7 @@ static void row_grad(int loss, int32_t k, const double *f, double y, double delt
         return;
     }
     case AM_GBDT_SOFTMAX: {
-        double m = f[0], s = 0;
-        for (int32_t c = 1; c < k; c++)
-            m = fmax(m, f[c]);
-        for (int32_t c = 0; c < k; c++)
-            s += exp(f[c] - m);
+        double s, m = softmax_shift(f, k, &s);
         for (int32_t c = 0; c < k; c++) {
             double p = exp(f[c] - m) / s;
             g[c * stride] = p - (c == (int32_t)y ? 1.0 : 0.0);
@@ -143,11 +152,7 @@ static double row_loss(int loss, int32_t k, const double *f, double y, double de
     case AM_GBDT_LOGLOSS: /* log(1 + e^f) - y f, without overflow */
         return fmax(f[0], 0) + log1p(exp(-fabs(f[0]))) - y * f[0];
     case AM_GBDT_SOFTMAX: {
-        double m = f[0], s = 0;
-        for (int32_t c = 1; c < k; c++)
-            m = fmax(m, f[c]);
-        for (int32_t c = 0; c < k; c++)
-            s += exp(f[c] - m);
+        double s, m = softmax_shift(f, k, &s);
         return m + log(s) - f[(int32_t)y];
     }
     case AM_GBDT_SQUARED:

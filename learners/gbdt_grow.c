@@ -692,23 +692,35 @@ am_status gb_grower_init(gb_grower *gr, const am_binned *b, const int32_t *bin_r
 
 /* ---- test-only entry point ------------------------------------------------------------------- */
 
+/* The row list (rows, or 0..n-1 when NULL) and the list of every feature that the test entry
+ * points hand to the grower; both freed by the caller (also on failure). */
+static am_status test_lists(const am_binned *b, const int64_t *rows, int64_t n, int32_t **bin_row,
+                            int32_t **feats, am_diag *d)
+{
+    *bin_row = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(int32_t));
+    *feats = am_malloc_array((size_t)AM_MAX(b->n_features, 1), sizeof(int32_t));
+    if (!*bin_row || !*feats)
+        return am_fail(d, AM_ERR_NOMEM, "gbdt: out of memory");
+    for (int64_t i = 0; i < n; i++)
+        (*bin_row)[i] = (int32_t)(rows ? rows[i] : i);
+    for (int32_t j = 0; j < b->n_features; j++)
+        (*feats)[j] = j;
+    return AM_OK;
+}
+
 am_status am_gbdt_best_split(const am_binned *b, const int64_t *rows, int64_t n, const double *g,
                              const double *h, const am_gbdt_split_opts *o, am_gbdt_split *out,
                              am_diag *d)
 {
-    int32_t *bin_row = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(int32_t));
-    int32_t *feats = am_malloc_array((size_t)AM_MAX(b->n_features, 1), sizeof(int32_t));
-    if (!bin_row || !feats) {
+    int32_t *bin_row = NULL, *feats = NULL;
+    am_status st = test_lists(b, rows, n, &bin_row, &feats, d);
+    if (st != AM_OK) {
         am_free(bin_row);
         am_free(feats);
-        return am_fail(d, AM_ERR_NOMEM, "gbdt: out of memory");
+        return st;
     }
-    for (int64_t i = 0; i < n; i++)
-        bin_row[i] = (int32_t)rows[i];
-    for (int32_t j = 0; j < b->n_features; j++)
-        feats[j] = j;
     gb_grower gr;
-    am_status st = gb_grower_init(&gr, b, bin_row, n, o, 2, 0, 1.0, 1, 0, d);
+    st = gb_grower_init(&gr, b, bin_row, n, o, 2, 0, 1.0, 1, 0, d);
     if (st == AM_OK) {
         grad_view gv = {g, h, rows_identity(&gr)};
         gr.feats = feats;
@@ -729,19 +741,15 @@ am_status am_gbdt_grow_tree(const am_binned *b, const double *g, const double *h
                             int32_t *n_leaves, double *row_value, am_diag *d)
 {
     int64_t n = b->n_rows;
-    int32_t *bin_row = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(int32_t));
-    int32_t *feats = am_malloc_array((size_t)AM_MAX(b->n_features, 1), sizeof(int32_t));
-    if (!bin_row || !feats) {
+    int32_t *bin_row = NULL, *feats = NULL;
+    am_status st = test_lists(b, NULL, n, &bin_row, &feats, d);
+    if (st != AM_OK) {
         am_free(bin_row);
         am_free(feats);
-        return am_fail(d, AM_ERR_NOMEM, "gbdt: out of memory");
+        return st;
     }
-    for (int64_t i = 0; i < n; i++)
-        bin_row[i] = (int32_t)i;
-    for (int32_t j = 0; j < b->n_features; j++)
-        feats[j] = j;
     gb_grower gr;
-    am_status st = gb_grower_init(&gr, b, bin_row, n, o, num_leaves, 0, 1.0, 1, pool_bytes, d);
+    st = gb_grower_init(&gr, b, bin_row, n, o, num_leaves, 0, 1.0, 1, pool_bytes, d);
     if (st == AM_OK)
         st = gb_grow(&gr, g, h, NULL, n, feats, b->n_features, d);
     if (st == AM_OK) {

@@ -837,6 +837,22 @@ static am_status search_loop(search_state *s, am_exit_reason *why, am_diag *d)
 
 /* ---- refit ---------------------------------------------------------------------------------- */
 
+/* The arguments of a refit on every kept row, but for its data (x, or binned and n_rows). */
+static am_fit_args refit_args(const search_state *s, const am_params *params, uint64_t seed,
+                              const am_stop *stop)
+{
+    return (am_fit_args){
+        .y = s->y,
+        .task = s->task,
+        .n_classes = s->n_classes,
+        .params = params,
+        .seed = seed,
+        .n_threads = s->o->n_threads,
+        .stop = stop,
+        .log = s->log,
+    };
+}
+
 /* Tree learners refit on the shared binned data (built here when no fold needed it, as in
  * estimator mode without validation); the native featurizer passes to the result. */
 static am_status refit_binned(search_state *s, const am_learner_type *learner,
@@ -851,19 +867,9 @@ static am_status refit_binned(search_state *s, const am_learner_type *learner,
     if (st != AM_OK)
         return st;
     am_stop stop = {o->deadline - o->save_reserve, o->cancel};
-    am_fit_args a = {
-        .binned = &s->binned,
-        .rows = NULL,
-        .n_rows = s->n,
-        .y = s->y,
-        .task = s->task,
-        .n_classes = s->n_classes,
-        .params = params,
-        .seed = seed,
-        .n_threads = o->n_threads,
-        .stop = &stop,
-        .log = s->log,
-    };
+    am_fit_args a = refit_args(s, params, seed, &stop);
+    a.binned = &s->binned;
+    a.n_rows = s->n;
     st = am_learner_fit(learner, &a, model_out, d);
     if (st == AM_OK) {
         *fz_out = s->native_fz;
@@ -892,17 +898,8 @@ static am_status refit_all_rows(search_state *s, const am_learner_type *learner,
         st = am_featurizer_transform(fz, s->f, s->rows, s->n, &x, d);
     if (st == AM_OK) {
         am_stop stop = {o->deadline - o->save_reserve, o->cancel};
-        am_fit_args a = {
-            .x = &x,
-            .y = s->y,
-            .task = s->task,
-            .n_classes = s->n_classes,
-            .params = params,
-            .seed = seed,
-            .n_threads = o->n_threads,
-            .stop = &stop,
-            .log = s->log,
-        };
+        am_fit_args a = refit_args(s, params, seed, &stop);
+        a.x = &x;
         am_blas_set_threads(o->n_threads);
         st = am_learner_fit(learner, &a, &model, d);
     }

@@ -38,6 +38,24 @@ static inline am_fit_args lt_dense_args(const am_matrix *x, const double *y, con
     return a;
 }
 
+/* Fit arguments for every row of shared binned data (tree learners): seed 7, one thread. */
+static inline am_fit_args lt_binned_args(const am_binned *b, const double *y, const double *w,
+                                         am_task task, int32_t n_classes, const am_params *p)
+{
+    am_fit_args a;
+    memset(&a, 0, sizeof(a));
+    a.binned = b;
+    a.n_rows = b->n_rows;
+    a.y = y;
+    a.weight = w;
+    a.task = task;
+    a.n_classes = n_classes;
+    a.params = p;
+    a.seed = 7;
+    a.n_threads = 1;
+    return a;
+}
+
 /* Fits through am_learner_fit; the fit must succeed. */
 static inline am_model *lt_fit_ok(const am_learner_type *t, const am_fit_args *a)
 {

@@ -15,6 +15,7 @@
 
 #include "../learners/internal.h"
 #include "../learners/tree.h"
+#include "learner_testing.h"
 
 /* ---- binned data by hand --------------------------------------------------------------------- */
 
@@ -100,51 +101,13 @@ static void binned_free(am_binned *b)
 
 /* ---- fitting helpers ------------------------------------------------------------------------ */
 
-static am_params params_of(const am_learner_type *t, const char *const *items, int32_t n)
-{
-    am_params p;
-    am_diag d;
-    am_diag_clear(&d);
-    am_params_defaults(t->params, &p);
-    ck_assert_msg(am_params_parse(t->params, items, n, &p, &d) == AM_OK, "%s", d.message);
-    return p;
-}
-
-static am_fit_args fit_args(const am_binned *b, const double *y, const double *w, am_task task,
-                            int32_t n_classes, const am_params *p)
-{
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.binned = b;
-    a.n_rows = b->n_rows;
-    a.y = y;
-    a.weight = w;
-    a.task = task;
-    a.n_classes = n_classes;
-    a.params = p;
-    a.seed = 7;
-    a.n_threads = 1;
-    return a;
-}
-
-static am_model *fit_ok(const am_learner_type *t, const am_fit_args *a)
-{
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(t, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "%s fit: %s: %s", t->name, am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
 static am_model *fit_with(const am_learner_type *t, const am_binned *b, const double *y,
                           const double *w, am_task task, int32_t n_classes,
                           const char *const *items, int32_t n_items)
 {
-    am_params p = params_of(t, items, n_items);
-    am_fit_args a = fit_args(b, y, w, task, n_classes, &p);
-    return fit_ok(t, &a);
+    am_params p = lt_params(t, items, n_items);
+    am_fit_args a = lt_binned_args(b, y, w, task, n_classes, &p);
+    return lt_fit_ok(t, &a);
 }
 
 static double *predict_all(const am_model *m, const am_matrix *x)
@@ -445,11 +408,11 @@ START_TEST(ties_go_to_lower_feature)
     }
     am_binned b;
     hand_bin(&x, NULL, 255, &b);
-    am_params p = params_of(&am_learner_rf, greedy_one, 3);
+    am_params p = lt_params(&am_learner_rf, greedy_one, 3);
     for (uint64_t seed = 1; seed <= 8; seed++) {
-        am_fit_args a = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+        am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
         a.seed = seed;
-        am_model *m = fit_ok(&am_learner_rf, &a);
+        am_model *m = lt_fit_ok(&am_learner_rf, &a);
         const am_forest *f = trees_of(m);
         ck_assert_int_gt(f->n_nodes, 5);
         for (int64_t i = 0; i < f->n_nodes; i++)
@@ -603,18 +566,18 @@ START_TEST(row_list_selects_rows)
     }
     const char *items[] = {"n_estimators=5"};
     for (size_t k = 0; k < AM_COUNT(both); k++) {
-        am_params p = params_of(both[k], items, 1);
-        am_fit_args a = fit_args(&b, ys, NULL, AM_TASK_BINARY, 2, &p);
+        am_params p = lt_params(both[k], items, 1);
+        am_fit_args a = lt_binned_args(&b, ys, NULL, AM_TASK_BINARY, 2, &p);
         a.rows = rows;
         a.n_rows = 100;
-        am_model *m = fit_ok(both[k], &a);
-        am_fit_args as = fit_args(&sub, ys, NULL, AM_TASK_BINARY, 2, &p);
-        am_model *ms = fit_ok(both[k], &as);
+        am_model *m = lt_fit_ok(both[k], &a);
+        am_fit_args as = lt_binned_args(&sub, ys, NULL, AM_TASK_BINARY, 2, &p);
+        am_model *ms = lt_fit_ok(both[k], &as);
         ck_assert(same_bytes(m, ms));
-        am_fit_args a1 = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
-        am_model *m1 = fit_ok(both[k], &a1);
+        am_fit_args a1 = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+        am_model *m1 = lt_fit_ok(both[k], &a1);
         a1.rows = all;
-        am_model *m2 = fit_ok(both[k], &a1);
+        am_model *m2 = lt_fit_ok(both[k], &a1);
         ck_assert(same_bytes(m1, m2));
         am_model_free(m);
         am_model_free(ms);
@@ -665,17 +628,17 @@ START_TEST(bytes_independent_of_threads)
     const char *items[] = {"n_estimators=6", "bootstrap=true"};
     for (size_t k = 0; k < AM_COUNT(both); k++)
         for (int task = 0; task < 2; task++) {
-            am_params p = params_of(both[k], items, 2);
-            am_fit_args a = fit_args(&md.b, task ? md.yr : md.y, NULL,
+            am_params p = lt_params(both[k], items, 2);
+            am_fit_args a = lt_binned_args(&md.b, task ? md.yr : md.y, NULL,
                                      task ? AM_TASK_REGRESSION : AM_TASK_BINARY, task ? 0 : 2,
                                      &p);
-            am_model *m1 = fit_ok(both[k], &a);
+            am_model *m1 = lt_fit_ok(both[k], &a);
             a.n_threads = 2;
-            am_model *m2 = fit_ok(both[k], &a);
+            am_model *m2 = lt_fit_ok(both[k], &a);
             a.n_threads = 3;
-            am_model *m3 = fit_ok(both[k], &a);
+            am_model *m3 = lt_fit_ok(both[k], &a);
             a.seed = 8;
-            am_model *m4 = fit_ok(both[k], &a);
+            am_model *m4 = lt_fit_ok(both[k], &a);
             ck_assert(same_bytes(m1, m2));
             ck_assert(same_bytes(m1, m3));
             ck_assert(!same_bytes(m1, m4)); /* the seed matters */
@@ -891,8 +854,8 @@ START_TEST(stop_check_cancels)
     am_binned b;
     hand_bin(&x, NULL, 255, &b);
     const char *items[] = {"n_estimators=100000"};
-    am_params p = params_of(&am_learner_rf, items, 1);
-    am_fit_args a = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_params p = lt_params(&am_learner_rf, items, 1);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
     volatile int cancel = 1;
     am_stop st = {INFINITY, &cancel};
     a.stop = &st;
@@ -928,20 +891,20 @@ START_TEST(bad_data_rejected)
     }
     am_binned b;
     hand_bin(&x, NULL, 255, &b);
-    am_params p = params_of(&am_learner_rf, NULL, 0);
+    am_params p = lt_params(&am_learner_rf, NULL, 0);
     am_model *m = NULL;
     am_diag d;
 
-    am_fit_args a = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
     a.binned = NULL;
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_ARG);
     ck_assert_int_eq(am_learner_rf.fit(&a, &m, &d), AM_ERR_ARG);
 
-    a = fit_args(&b, y, w, AM_TASK_BINARY, 2, &p);
+    a = lt_binned_args(&b, y, w, AM_TASK_BINARY, 2, &p);
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_DATA); /* weights 0 */
 
     y[7] = 2;
-    a = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_DATA);
     ck_assert(strstr(d.message, "row 8") != NULL);
     y[7] = 1;
@@ -951,18 +914,18 @@ START_TEST(bad_data_rejected)
     a.n_rows = 2;
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_ARG);
 
-    a = fit_args(&b, y, NULL, AM_TASK_MULTICLASS, 2, &p);
+    a = lt_binned_args(&b, y, NULL, AM_TASK_MULTICLASS, 2, &p);
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_ARG);
 
     uint8_t keep = AM_BIN_CODES(&b, 1)[3];
     AM_BIN_CODES(&b, 1)[3] = (uint8_t)b.features[1].n_bins; /* a code past the bins */
-    a = fit_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
     ck_assert_int_eq(am_learner_fit(&am_learner_rf, &a, &m, &d), AM_ERR_ARG);
     AM_BIN_CODES(&b, 1)[3] = keep;
     ck_assert_ptr_null(m);
 
     /* Predict with the wrong number of columns. */
-    m = fit_ok(&am_learner_rf, &a);
+    m = lt_fit_ok(&am_learner_rf, &a);
     am_matrix q;
     ck_assert_int_eq(am_matrix_new(&q, 2, 3, NULL), AM_OK);
     double out[4];
@@ -1025,8 +988,8 @@ START_TEST(out_of_memory_fails_cleanly)
     mixed md;
     mixed_init(&md);
     const char *items[] = {"n_estimators=3", "max_depth=4"};
-    am_params p = params_of(&am_learner_extra_trees, items, 2);
-    am_fit_args a = fit_args(&md.b, md.y, NULL, AM_TASK_BINARY, 2, &p);
+    am_params p = lt_params(&am_learner_extra_trees, items, 2);
+    am_fit_args a = lt_binned_args(&md.b, md.y, NULL, AM_TASK_BINARY, 2, &p);
     am_status st = AM_ERR_NOMEM;
     int64_t n;
     for (n = 0; st == AM_ERR_NOMEM && n < 10000; n++) {

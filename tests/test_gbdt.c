@@ -13,6 +13,7 @@
 #include "../featurize/featurize.h"
 #include "../learners/internal.h"
 #include "../learners/tree.h"
+#include "learner_testing.h"
 
 /* ---- the tree form -------------------------------------------------------------------------- */
 
@@ -470,49 +471,14 @@ static void binned_free(am_binned *b)
 
 /* ---- fitting helpers ------------------------------------------------------------------------ */
 
-static double gauss(am_rng *r)
+static am_params gbdt_params_of(const char *const *items, int32_t n)
 {
-    double u = am_rng_uniform(r), v = am_rng_uniform(r);
-    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
+    return lt_params(&am_learner_gbdt, items, n);
 }
 
-static am_params gbdt_params(const char *const *items, int32_t n)
+static am_model *gbdt_fit_ok(const am_fit_args *a)
 {
-    am_params p;
-    am_diag d;
-    am_diag_clear(&d);
-    am_params_defaults(am_learner_gbdt.params, &p);
-    ck_assert_msg(am_params_parse(am_learner_gbdt.params, items, n, &p, &d) == AM_OK, "%s",
-                  d.message);
-    return p;
-}
-
-static am_fit_args gbdt_args(const am_binned *b, const double *y, const double *w, am_task task,
-                             int32_t n_classes, const am_params *p)
-{
-    am_fit_args a;
-    memset(&a, 0, sizeof(a));
-    a.binned = b;
-    a.n_rows = b->n_rows;
-    a.y = y;
-    a.weight = w;
-    a.task = task;
-    a.n_classes = n_classes;
-    a.params = p;
-    a.seed = 7;
-    a.n_threads = 1;
-    return a;
-}
-
-static am_model *fit_ok(const am_fit_args *a)
-{
-    am_model *m = NULL;
-    am_diag d;
-    am_diag_clear(&d);
-    am_status st = am_learner_fit(&am_learner_gbdt, a, &m, &d);
-    ck_assert_msg(st == AM_OK, "gbdt fit: %s: %s", am_status_name(st), d.message);
-    ck_assert_ptr_nonnull(m);
-    return m;
+    return lt_fit_ok(&am_learner_gbdt, a);
 }
 
 static double *predict_all(const am_model *m, const am_matrix *x)
@@ -548,8 +514,8 @@ static void toy_regression(int64_t n, uint64_t seed, double noise, am_matrix *x,
         double a = 2 * am_rng_uniform(&r) - 1, b = 2 * am_rng_uniform(&r) - 1;
         AM_AT(x, i, 0) = a;
         AM_AT(x, i, 1) = i % 11 == 3 ? NAN : b;
-        AM_AT(x, i, 2) = gauss(&r);
-        y[i] = sin(3 * a) + b * b + noise * gauss(&r);
+        AM_AT(x, i, 2) = lt_gauss(&r);
+        y[i] = sin(3 * a) + b * b + noise * lt_gauss(&r);
     }
 }
 
@@ -635,7 +601,7 @@ static void random_problem(am_rng *r, int64_t n, bool categorical, am_binned *b,
     }
     bin_by_hand(&x, ncat, 2 + (int32_t)am_rng_below(r, 8), b);
     for (int64_t i = 0; i < n; i++) {
-        g[i] = gauss(r);
+        g[i] = lt_gauss(r);
         h[i] = 0.1 + am_rng_uniform(r);
     }
     am_matrix_fini(&x);
@@ -738,7 +704,7 @@ START_TEST(test_histogram_eviction)
         for (int j = 0; j < 6; j++)
             AM_AT(&x, i, j) = i % (7 + j) == 0 ? NAN : am_rng_uniform(&r);
         double x0 = AM_AT(&x, i, 0);
-        g[i] = sin(5 * (isnan(x0) ? 0.5 : x0)) + gauss(&r);
+        g[i] = sin(5 * (isnan(x0) ? 0.5 : x0)) + lt_gauss(&r);
         h[i] = 0.5 + am_rng_uniform(&r);
     }
     int32_t ncat[6] = {0, 0, 0, 0, 0, 0};
@@ -801,8 +767,8 @@ START_TEST(test_loss_derivatives)
     for (int t = 0; t < 50; t++) {
         double f[4];
         for (int c = 0; c < 4; c++)
-            f[c] = 3 * gauss(&r);
-        double cls = (double)am_rng_below(&r, 4), y = 2 * gauss(&r);
+            f[c] = 3 * lt_gauss(&r);
+        double cls = (double)am_rng_below(&r, 4), y = 2 * lt_gauss(&r);
         check_fd(AM_GBDT_LOGLOSS, 1, f, cls < 2 ? 0 : 1, 0, true);
         check_fd(AM_GBDT_SOFTMAX, 4, f, cls, 0, true);
         check_fd(AM_GBDT_SQUARED, 1, f, y, 0, true);
@@ -845,9 +811,9 @@ START_TEST(test_separable)
     /* One tree of two leaves with learning rate 1 reproduces a 0/1 regression target. */
     const char *one[] = {"n_estimators=1", "num_leaves=2", "learning_rate=1",
                          "min_child_samples=1"};
-    am_params p = gbdt_params(one, 4);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = gbdt_params_of(one, 4);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = gbdt_fit_ok(&a);
     double *pr = predict_all(m, &x);
     for (int64_t i = 0; i < n; i++)
         ck_assert_msg(fabs(pr[i] - y[i]) < 1e-12, "row %lld: %g vs %g", (long long)i, pr[i],
@@ -859,9 +825,9 @@ START_TEST(test_separable)
     am_model_free(m);
     /* Binary log loss: every row on the right side of 0.5 after a few rounds. */
     const char *few[] = {"n_estimators=5", "num_leaves=2", "min_child_samples=1"};
-    p = gbdt_params(few, 3);
-    a = gbdt_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
-    m = fit_ok(&a);
+    p = gbdt_params_of(few, 3);
+    a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    m = gbdt_fit_ok(&a);
     pr = predict_all(m, &x);
     for (int64_t i = 0; i < n; i++) {
         ck_assert((pr[2 * i + 1] > 0.5) == (y[i] == 1));
@@ -890,9 +856,9 @@ START_TEST(test_monotone_training_loss)
         snprintf(est, sizeof(est), "n_estimators=%d", rounds);
         const char *items[] = {est, "learning_rate=0.7", "reg_lambda=0.5", "num_leaves=6",
                                "min_child_samples=3"};
-        am_params p = gbdt_params(items, 5);
-        am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-        am_model *m = fit_ok(&a);
+        am_params p = gbdt_params_of(items, 5);
+        am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+        am_model *m = gbdt_fit_ok(&a);
         double *pr = predict_all(m, &x), loss = mse(pr, y, n);
         ck_assert_msg(loss <= prev + 1e-12, "round %d: %g after %g", rounds, loss, prev);
         if (rounds == 12)
@@ -916,14 +882,14 @@ static void big_problem(am_matrix *x, double *y, int64_t n, int32_t *ncat)
     ncat[0] = ncat[1] = ncat[2] = ncat[4] = 0;
     ncat[3] = 9;
     for (int64_t i = 0; i < n; i++) {
-        double a = gauss(&r), b = gauss(&r), c = am_rng_uniform(&r);
+        double a = lt_gauss(&r), b = lt_gauss(&r), c = am_rng_uniform(&r);
         int32_t cat = (int32_t)am_rng_below(&r, 9);
         AM_AT(x, i, 0) = a;
         AM_AT(x, i, 1) = i % 7 == 0 ? NAN : b;
         AM_AT(x, i, 2) = c;
         AM_AT(x, i, 3) = i % 13 == 0 ? NAN : (double)cat;
-        AM_AT(x, i, 4) = gauss(&r);
-        double z = a + (cat % 3 == 1 ? 1.5 : 0) + 0.5 * gauss(&r);
+        AM_AT(x, i, 4) = lt_gauss(&r);
+        double z = a + (cat % 3 == 1 ? 1.5 : 0) + 0.5 * lt_gauss(&r);
         y[i] = z < -0.5 ? 0 : z < 0.8 ? 1 : 2;
     }
 }
@@ -939,12 +905,12 @@ START_TEST(test_threads_identical)
     bin_by_hand(&x, ncat, 64, &b);
     const char *items[] = {"n_estimators=6", "num_leaves=15", "subsample=0.8",
                            "colsample_bytree=0.6", "reg_alpha=0.1"};
-    am_params p = gbdt_params(items, 5);
+    am_params p = gbdt_params_of(items, 5);
     am_buf out[2];
     for (int t = 0; t < 2; t++) {
-        am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+        am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_MULTICLASS, 3, &p);
         a.n_threads = t + 1;
-        am_model *m = fit_ok(&a);
+        am_model *m = gbdt_fit_ok(&a);
         save_model(m, &out[t]);
         am_model_free(m);
     }
@@ -975,9 +941,9 @@ START_TEST(test_save_load)
         yt[i] = task == AM_TASK_BINARY ? (y[i] > 0) : task == AM_TASK_REGRESSION ? AM_AT(&x, i, 0)
                                                                                  : y[i];
     const char *items[] = {"n_estimators=8", "num_leaves=7", "subsample=0.7"};
-    am_params p = gbdt_params(items, 3);
-    am_fit_args a = gbdt_args(&b, yt, NULL, task, ncls, &p);
-    am_model *m = fit_ok(&a), *m2 = NULL;
+    am_params p = gbdt_params_of(items, 3);
+    am_fit_args a = lt_binned_args(&b, yt, NULL, task, ncls, &p);
+    am_model *m = gbdt_fit_ok(&a), *m2 = NULL;
     am_buf b1, b2;
     save_model(m, &b1);
     am_reader r;
@@ -1038,8 +1004,8 @@ START_TEST(test_stop_cancels)
     toy_regression(n, 4, 0.1, &x, y);
     am_binned b;
     bin_by_hand(&x, NULL, 32, &b);
-    am_params p = gbdt_params(NULL, 0);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_params p = gbdt_params_of(NULL, 0);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
     static volatile int flag = 1;
     am_stop st;
     set_flag_stop(&st, &flag);
@@ -1076,9 +1042,9 @@ START_TEST(test_early_stopping)
         char est[32];
         snprintf(est, sizeof(est), "n_estimators=%d", rounds);
         const char *items[] = {base[0], base[1], base[2], est};
-        am_params p = gbdt_params(items, 4);
-        am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-        am_model *m = fit_ok(&a);
+        am_params p = gbdt_params_of(items, 4);
+        am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+        am_model *m = gbdt_fit_ok(&a);
         double *pr = predict_all(m, &xv), loss = mse(pr, yv, nv);
         if (loss < best) {
             best = loss;
@@ -1090,11 +1056,11 @@ START_TEST(test_early_stopping)
     ck_assert_int_lt(best_r, 30); /* it does overfit, so stopping has something to do */
     const char *items[] = {base[0], base[1], base[2], "n_estimators=1000",
                            "early_stopping_rounds=10"};
-    am_params p = gbdt_params(items, 5);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_params p = gbdt_params_of(items, 5);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
     a.x_valid = &xv;
     a.y_valid = yv;
-    am_model *m = fit_ok(&a);
+    am_model *m = gbdt_fit_ok(&a);
     ck_assert_int_eq(am_gbdt_n_rounds(m), best_r);
     double *pr = predict_all(m, &xv);
     ck_assert(fabs(mse(pr, yv, nv) - best) < 1e-12);
@@ -1103,7 +1069,7 @@ START_TEST(test_early_stopping)
     /* Without a validation set a fraction of the training rows is held out: deterministic. */
     a.x_valid = NULL;
     a.y_valid = NULL;
-    am_model *m1 = fit_ok(&a), *m2 = fit_ok(&a);
+    am_model *m1 = gbdt_fit_ok(&a), *m2 = gbdt_fit_ok(&a);
     ck_assert_int_lt(am_gbdt_n_rounds(m1), 1000);
     am_buf b1, b2;
     save_model(m1, &b1);
@@ -1142,10 +1108,10 @@ START_TEST(test_weight_is_duplicate)
     bin_by_hand(&xd, NULL, 255, &bd);
     const char *items[] = {"n_estimators=10", "num_leaves=8", "min_child_samples=1",
                            "min_child_weight=0", "reg_lambda=1"};
-    am_params p = gbdt_params(items, 5);
-    am_fit_args a = gbdt_args(&b, y, w, AM_TASK_REGRESSION, 0, &p);
-    am_fit_args ad = gbdt_args(&bd, yd, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a), *md = fit_ok(&ad);
+    am_params p = gbdt_params_of(items, 5);
+    am_fit_args a = lt_binned_args(&b, y, w, AM_TASK_REGRESSION, 0, &p);
+    am_fit_args ad = lt_binned_args(&bd, yd, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = gbdt_fit_ok(&a), *md = gbdt_fit_ok(&ad);
     double *p1 = predict_all(m, &x), *p2 = predict_all(md, &x);
     for (int64_t i = 0; i < n; i++)
         ck_assert_msg(fabs(p1[i] - p2[i]) < 1e-9, "row %lld: %.17g vs %.17g", (long long)i,
@@ -1179,11 +1145,11 @@ START_TEST(test_categorical_beats_numeric)
     bin_by_hand(&x, ncat, 255, &bc);
     bin_by_hand(&x, NULL, 255, &bn);
     const char *items[] = {"n_estimators=1", "num_leaves=2", "learning_rate=1"};
-    am_params p = gbdt_params(items, 3);
-    am_fit_args a = gbdt_args(&bc, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *mc = fit_ok(&a);
+    am_params p = gbdt_params_of(items, 3);
+    am_fit_args a = lt_binned_args(&bc, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *mc = gbdt_fit_ok(&a);
     a.binned = &bn;
-    am_model *mn = fit_ok(&a);
+    am_model *mn = gbdt_fit_ok(&a);
     double *pc = predict_all(mc, &x), *pn = predict_all(mn, &x);
     ck_assert(mse(pc, y, n) < 1e-20);
     ck_assert(mse(pn, y, n) > 0.5);
@@ -1236,9 +1202,9 @@ static double *missing_fit_predict(bool high_positive, double *splits)
     am_binned b;
     bin_by_hand(&x, NULL, 255, &b);
     const char *items[] = {"n_estimators=1", "num_leaves=2", "learning_rate=1"};
-    am_params p = gbdt_params(items, 3);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = gbdt_params_of(items, 3);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_BINARY, 2, &p);
+    am_model *m = gbdt_fit_ok(&a);
     double gain[2];
     am_learner_gbdt.importance(m, gain, splits);
     am_matrix q;
@@ -1282,9 +1248,9 @@ START_TEST(test_missing_unseen)
     am_binned b;
     bin_by_hand(&x, NULL, 32, &b);
     const char *items[] = {"n_estimators=5", "num_leaves=4"};
-    am_params p = gbdt_params(items, 2);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = gbdt_params_of(items, 2);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = gbdt_fit_ok(&a);
     ck_assert_int_eq(am_matrix_new(&q, 1, 3, NULL), AM_OK);
     AM_AT(&q, 0, 0) = NAN;
     AM_AT(&q, 0, 1) = NAN;
@@ -1316,9 +1282,9 @@ START_TEST(test_objectives)
     am_binned b;
     bin_by_hand(&x, NULL, 64, &b);
     const char *items[] = {objs[_i], "n_estimators=60", "num_leaves=8", "learning_rate=0.3"};
-    am_params p = gbdt_params(items, 4);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = gbdt_params_of(items, 4);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = gbdt_fit_ok(&a);
     double *pr = predict_all(m, &x), err = 0, base = 0;
     for (int64_t i = 0; i < n; i++) {
         if (i == 5)
@@ -1353,11 +1319,11 @@ START_TEST(test_multiclass_and_rows)
         ye[i] = y[2 * i];
     }
     const char *items[] = {"n_estimators=30", "num_leaves=8"};
-    am_params p = gbdt_params(items, 2);
-    am_fit_args a = gbdt_args(&b, ye, NULL, AM_TASK_MULTICLASS, 3, &p);
+    am_params p = gbdt_params_of(items, 2);
+    am_fit_args a = lt_binned_args(&b, ye, NULL, AM_TASK_MULTICLASS, 3, &p);
     a.rows = rows;
     a.n_rows = n / 2;
-    am_model *m = fit_ok(&a);
+    am_model *m = gbdt_fit_ok(&a);
     ck_assert_int_eq(m->n_outputs, 3);
     double *pr = predict_all(m, &x);
     int64_t right[2] = {0, 0};
@@ -1386,9 +1352,9 @@ static void check_routing(const am_binned *b, const am_matrix *x, const double *
 {
     const char *items[] = {"n_estimators=1", "num_leaves=24", "learning_rate=1",
                            "min_child_samples=5"};
-    am_params p = gbdt_params(items, 4);
-    am_fit_args a = gbdt_args(b, y, NULL, AM_TASK_REGRESSION, 0, &p);
-    am_model *m = fit_ok(&a);
+    am_params p = gbdt_params_of(items, 4);
+    am_fit_args a = lt_binned_args(b, y, NULL, AM_TASK_REGRESSION, 0, &p);
+    am_model *m = gbdt_fit_ok(&a);
     int64_t n = x->n_rows;
     double *pr = predict_all(m, x);
     int32_t groups = 0;
@@ -1470,10 +1436,10 @@ START_TEST(test_bad_input)
     am_binned b;
     bin_by_hand(&x, NULL, 16, &b);
     const char *huber[] = {"objective=huber"}, *es[] = {"early_stopping_rounds=5"};
-    am_params p = gbdt_params(bc->kind == BAD_HUBER_BINARY ? huber : es,
+    am_params p = gbdt_params_of(bc->kind == BAD_HUBER_BINARY ? huber : es,
                               bc->kind == BAD_HUBER_BINARY || bc->kind == BAD_TOO_FEW ||
                                       bc->kind == BAD_VALID_COLS ? 1 : 0);
-    am_fit_args a = gbdt_args(&b, y, w, AM_TASK_BINARY, 2, &p);
+    am_fit_args a = lt_binned_args(&b, y, w, AM_TASK_BINARY, 2, &p);
     int64_t rows[2] = {3, 1};
     switch (bc->kind) {
     case BAD_NO_BINNED: a.binned = NULL; break;
@@ -1512,8 +1478,8 @@ START_TEST(test_out_of_memory)
     bin_by_hand(&x, ncat, 16, &b);
     const char *items[] = {"n_estimators=3", "num_leaves=5", "subsample=0.8",
                            "early_stopping_rounds=2"};
-    am_params p = gbdt_params(items, 4);
-    am_fit_args a = gbdt_args(&b, y, NULL, AM_TASK_MULTICLASS, 3, &p);
+    am_params p = gbdt_params_of(items, 4);
+    am_fit_args a = lt_binned_args(&b, y, NULL, AM_TASK_MULTICLASS, 3, &p);
     am_model *m = NULL;
     am_diag d;
     int64_t k;
