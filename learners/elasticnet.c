@@ -30,9 +30,10 @@
  * it and for l1_ratio = 0. Both work here, with the stopping rules described at
  * stopping_measure.
  *
- * Threads: the setup's pass over the columns uses a->n_threads (each column is one thread's
- * work, so nothing depends on the count); the sweeps are sequential by nature, and BLAS runs on
- * whatever threads its caller gave it.
+ * Threads: the setup's pass over the columns and the products with x (dense.c) use
+ * a->n_threads, each value one thread's work in a fixed order, so nothing depends on the count;
+ * the sweeps are sequential by nature; the Gram matrix comes from dsyrk, whose bits do not
+ * depend on the BLAS thread count either (OpenBLAS splits its result, not its sums).
  *
  * The code is split by phase: the centred problem (setup), the coordinate sweeps of each mode,
  * the stopping measure, the alpha path, and the model around it (fit, predict, save, load). */
@@ -103,6 +104,7 @@ typedef struct enet_data {
     double *diag;  /* p: sum_i v_i xc_ij^2; 0 marks a constant column, which never moves */
     double *xty;   /* p: sum_i v_i xc_ij yc_i */
     double ym, yy; /* target mean; sum_i v_i yc_i^2 */
+    int32_t n_threads; /* for the products with x */
 } enet_data;
 
 static void data_fini(enet_data *dt)
@@ -148,6 +150,7 @@ static am_status data_init(enet_data *dt, const am_fit_args *a, bool centre, am_
     memset(dt, 0, sizeof(*dt));
     dt->x = a->x;
     dt->n = a->x->n_rows;
+    dt->n_threads = AM_MAX(a->n_threads, 1);
     dt->p = a->x->n_cols;
     int64_t n = dt->n, p = dt->p;
     dt->v = am_malloc_array((size_t)n, 2 * sizeof(double));
@@ -288,8 +291,7 @@ static am_status gram_enter(enet_solver *sv, int64_t k, am_diag *d)
     /* sum_i x_ij v_i xc_ik equals sum_i v_i xc_ij xc_ik, because sum_i v_i xc_ik = 0, so the
      * product runs on x as given. */
     double *g = sv->gram + sv->n_slots * p;
-    cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)p, 1.0, dt->x->data, (int)dt->x->ld,
-                sv->r, 1, 0.0, g, 1);
+    am_dense_xt_z(dt->x, sv->r, n, 1, 1.0, 0.0, g, p, dt->n_threads);
     for (int64_t j = 0; j < p; j++)
         if (dt->diag[j] == 0)
             g[j] = 0.0;
@@ -520,10 +522,7 @@ static void naive_refresh_r(enet_solver *sv)
     double mb = 0;
     for (int64_t j = 0; j < p; j++)
         mb += dt->xm[j] * sv->beta[j];
-    memset(sv->r, 0, (size_t)n * sizeof(double));
-    if (p > 0)
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)p, 1.0, dt->x->data,
-                    (int)dt->x->ld, sv->beta, 1, 0.0, sv->r, 1);
+    am_dense_x_w(dt->x, sv->beta, p, 1, sv->r, n, dt->n_threads);
     for (int64_t i = 0; i < n; i++)
         sv->r[i] = dt->v[i] * (dt->yc[i] - (sv->r[i] - mb));
 }
@@ -535,8 +534,7 @@ static void naive_refresh_c(enet_solver *sv)
     int64_t n = dt->n, p = dt->p;
     if (p == 0)
         return;
-    cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)p, 1.0, dt->x->data, (int)dt->x->ld,
-                sv->r, 1, 0.0, sv->c, 1);
+    am_dense_xt_z(dt->x, sv->r, n, 1, 1.0, 0.0, sv->c, p, dt->n_threads);
     double sr = 0;
     for (int64_t i = 0; i < n; i++)
         sr += sv->r[i];
@@ -928,19 +926,14 @@ static am_status enet_fit(const am_fit_args *a, am_model **out, am_diag *d)
 static am_status enet_predict(const am_model *m, const am_matrix *x, int32_t n_threads,
                               const am_stop *stop, double *out, am_diag *d)
 {
-    (void)stop;      /* one pass over x: cheap enough to finish once started */
-    (void)n_threads; /* BLAS threads are the BLAS library's own setting */
+    (void)stop; /* one pass over x: cheap enough to finish once started */
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
     const enet_model *em = (const enet_model *)m;
-    if (x->n_rows > INT32_MAX || x->ld > INT32_MAX)
-        return am_fail(d, AM_ERR_ARG, "elasticnet: too many rows for BLAS");
+    am_dense_x_w(x, em->coef, x->n_cols, 1, out, x->n_rows, n_threads);
     for (int64_t i = 0; i < x->n_rows; i++)
-        out[i] = em->intercept;
-    if (x->n_rows > 0 && x->n_cols > 0)
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)x->n_rows, (int)x->n_cols, 1.0, x->data,
-                    (int)x->ld, em->coef, 1, 1.0, out, 1);
+        out[i] += em->intercept;
     return AM_OK;
 }
 

@@ -56,6 +56,21 @@ am_status am_payload_get_dims(am_reader *r, const char *who, int64_t n_features,
 am_status am_payload_get_f64s(am_reader *r, const char *who, size_t n, double **out,
                               am_diag *d);
 
+/* ---- dense products with a fixed order of additions (dense.c) --------------------------------
+ * The linear learners' matrix-vector products: their bits depend on no thread count, ours or
+ * the BLAS library's (whose dgemv and dgemm do not promise that; dense.c says where they fail).
+ * n_threads: OpenMP threads for the product. */
+
+/* u'v over n values, in four interleaved partial sums combined in a fixed order. */
+double am_dense_dot(const double *u, const double *v, int64_t n);
+/* Z = X W: W is x->n_cols x k (column-major, ld ldw), Z x->n_rows x k (ld ldz). */
+void am_dense_x_w(const am_matrix *x, const double *w, int64_t ldw, int64_t k, double *z,
+                  int64_t ldz, int32_t n_threads);
+/* G = alpha X'Z + beta G: Z is x->n_rows x k (ld ldz), G x->n_cols x k (ld ldg); beta 0: G is
+ * only written. */
+void am_dense_xt_z(const am_matrix *x, const double *z, int64_t ldz, int64_t k, double alpha,
+                   double beta, double *g, int64_t ldg, int32_t n_threads);
+
 /* ---- test-only entry points ----------------------------------------------------------------- */
 
 /* The smooth part of the logistic objective that logreg minimises (the whole objective for the

@@ -89,6 +89,7 @@ typedef struct lr_problem {
     double l2; /* weight of the smooth penalty 0.5 ||W||^2: 1 (l2), 0 (none, l1), 1 - r */
     bool intercept;
     double *z; /* n x k scratch: the logits, then the weighted residuals w .* (P - Y) */
+    int32_t n_threads; /* for the products with X */
 } lr_problem;
 
 static int64_t lr_dim(const lr_problem *pb)
@@ -127,11 +128,7 @@ static void lr_logits(lr_problem *pb, const double *theta)
 {
     int64_t n = pb->n, p = pb->p, k = pb->k;
     const double *b = pb->intercept ? theta + p * k : NULL;
-    if (p > 0)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)p, 1.0,
-                    pb->x->data, (int)pb->x->ld, theta, (int)p, 0.0, pb->z, (int)n);
-    else
-        memset(pb->z, 0, (size_t)(n * k) * sizeof(double));
+    am_dense_x_w(pb->x, theta, p, k, pb->z, n, pb->n_threads); /* dense.c: why not dgemm */
     for (int64_t j = 0; b && j < k; j++)
         for (int64_t i = 0; i < n; i++)
             pb->z[i + j * n] += b[j];
@@ -166,9 +163,7 @@ static bool lr_finish(lr_problem *pb, const double *theta, double *f, double *g)
 
     for (int64_t j = 0; j < p * k; j++)
         g[j] = pb->l2 != 0 ? pb->l2 * W[j] : 0.0;
-    if (p > 0)
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)k, (int)n, pb->c,
-                    pb->x->data, (int)pb->x->ld, pb->z, (int)n, 1.0, g, (int)p);
+    am_dense_xt_z(pb->x, pb->z, n, k, pb->c, 1.0, g, p, pb->n_threads);
     for (int64_t j = 0; b && j < k; j++) {
         double s = 0;
         for (int64_t i = 0; i < n; i++)
@@ -685,8 +680,11 @@ static int64_t pn_index(const pn_work *pw, int64_t l, int64_t c)
 
 /* Adds one row block [r0, r0 + nb) to hx = sum_i xt_i xt_i' (x) B_i, xt_i = [x_i, 1] and B_i
  * row i's K x K loss Hessian / C: binary w p (1 - p), multinomial w (diag(p) - p p'). Only the
- * class blocks (c, m >= c) are formed: one product per class c, against the block scaled by
- * B_i[c, m] for every m >= c side by side. */
+ * class blocks (c, m >= c) are formed, and of each only its upper triangle: every block is
+ * X' D X for a diagonal D of one sign (w p_c (1 - p_c) on the diagonal blocks, -w p_c p_m off
+ * it), so one dsyrk on the rows scaled by sqrt(|D|) gives it. dsyrk rather than dgemm: OpenBLAS's
+ * dsyrk splits the result's columns among its threads, never a sum, so H's bits do not depend
+ * on the BLAS thread count (its dgemm's do); and it does half the work. */
 static void pn_gram_block(pn_work *pw, int64_t r0, int64_t nb)
 {
     const lr_problem *pb = pw->pb;
@@ -694,23 +692,21 @@ static void pn_gram_block(pn_work *pw, int64_t r0, int64_t nb)
     for (int64_t l = 0; l < q; l++)
         for (int64_t i = 0; i < nb; i++)
             pw->xt[i + l * nb] = l < pb->p ? AM_AT(pb->x, r0 + i, l) : 1.0;
-    for (int64_t c = 0; c < k; c++) {
+    for (int64_t c = 0; c < k; c++)
         for (int64_t m = c; m < k; m++) {
-            for (int64_t l = 0; l < q; l++) {
-                double *y = pw->yt + ((m - c) * q + l) * nb;
-                const double *xl = pw->xt + l * nb;
-                for (int64_t i = 0; i < nb; i++) {
-                    int64_t row = r0 + i;
-                    double b = m == c ? pw->hd[row + c * n] : -pw->hw[row + c * n] *
-                                                                  pw->prob[row + m * n];
-                    y[i] = b * xl[i];
-                }
+            for (int64_t i = 0; i < nb; i++) {
+                int64_t row = r0 + i;
+                double b = m == c ? pw->hd[row + c * n] : pw->hw[row + c * n] *
+                                                              pw->prob[row + m * n];
+                pw->yt[i] = sqrt(b); /* the scales, kept in the first column for now */
             }
+            for (int64_t l = q - 1; l >= 0; l--) /* column 0 holds the scales: it comes last */
+                for (int64_t i = 0; i < nb; i++)
+                    pw->yt[i + l * nb] = pw->yt[i] * pw->xt[i + l * nb];
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)nb,
+                        m == c ? 1.0 : -1.0, pw->yt, (int)nb, 1.0,
+                        pw->hx + c * q + m * q * qk, (int)qk);
         }
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)q, (int)((k - c) * q),
-                    (int)nb, 1.0, pw->xt, (int)nb, pw->yt, (int)nb, 1.0,
-                    pw->hx + c * q + c * q * qk, (int)qk);
-    }
 }
 
 /* Covariance mode: H = C hx (reordered to the parameters' order, the lower class blocks from
@@ -727,8 +723,10 @@ static void pn_gram(pn_work *pw)
         for (int64_t lb = 0; lb < q; lb++)
             for (int64_t ca = 0; ca < k; ca++)
                 for (int64_t la = 0; la < q; la++) {
-                    int64_t a = ca * q + la, b = cb * q + lb;
-                    double v = ca <= cb ? pw->hx[a + b * qk] : pw->hx[b + a * qk];
+                    /* each class block is symmetric and holds its upper triangle */
+                    int64_t lo = AM_MIN(la, lb), hi = AM_MAX(la, lb);
+                    int64_t a = AM_MIN(ca, cb) * q + lo, b = AM_MAX(ca, cb) * q + hi;
+                    double v = pw->hx[a + b * qk];
                     pw->H[pn_index(pw, la, ca) + pn_index(pw, lb, cb) * dim] = pb->c * v;
                 }
     for (int64_t idx = 0; idx < pw->pk; idx++)
@@ -1076,10 +1074,10 @@ cleanup:
 
 static am_status problem_init(lr_problem *pb, const am_matrix *x, const double *y,
                               const double *w, int32_t n_classes, double c, double l2,
-                              bool intercept, am_diag *d)
+                              bool intercept, int32_t n_threads, am_diag *d)
 {
     *pb = (lr_problem){x, y, w, x->n_rows, x->n_cols, n_classes == 2 ? 1 : n_classes, c, l2,
-                       intercept, NULL};
+                       intercept, NULL, AM_MAX(n_threads, 1)};
     if (pb->n > INT32_MAX || x->ld > INT32_MAX || pb->p > INT32_MAX ||
         (pb->p + 1) * pb->k > INT32_MAX)
         return am_fail(d, AM_ERR_ARG, "logreg: the problem is too large for BLAS");
@@ -1183,7 +1181,7 @@ static am_status logreg_fit(const am_fit_args *a, am_model **out, am_diag *d)
         (st = balanced_weights(a, &wb, d)) != AM_OK)
         return st;
     st = problem_init(&pb, a->x, a->y, wb ? wb : a->weight, a->n_classes, v[LR_C], l2,
-                      v[LR_FIT_INTERCEPT] != 0, d);
+                      v[LR_FIT_INTERCEPT] != 0, a->n_threads, d);
     if (st != AM_OK)
         goto cleanup;
     lm = model_alloc(pb.p, a->n_classes, pb.k);
@@ -1338,7 +1336,8 @@ am_status am_logreg_objective(const am_matrix *x, const double *y, const double 
                               const double *theta, double *f, double *grad, am_diag *d)
 {
     lr_problem pb;
-    am_status st = problem_init(&pb, x, y, w, n_classes, c, l2 ? 1.0 : 0.0, fit_intercept, d);
+    am_status st =
+        problem_init(&pb, x, y, w, n_classes, c, l2 ? 1.0 : 0.0, fit_intercept, 1, d);
     if (st != AM_OK)
         return st;
     bool ok = lr_eval(&pb, theta, f, grad);

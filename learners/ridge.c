@@ -415,8 +415,7 @@ static am_status primal_solve(const double *Xr, int64_t n, int64_t p, lapack_int
  * with another target, is different: its large component of c leaks into the others through
  * rounding, and the estimate is right to count it.)
  *
- * beta = Xc'c is summed here rather than by dgemv so that its order of additions is ours, not
- * the BLAS library's choice for its thread count. */
+ * beta = Xc'c is summed by am_dense_dot rather than dgemv (dense.c says why). */
 static am_status dual_solve(const double *X, int64_t n, int64_t p, lapack_int ld, const double *r,
                             const double *sw, double wsum, bool centre, double alpha,
                             double min_rcond, double *beta, double *rcond, bool *ok, am_diag *d)
@@ -443,15 +442,7 @@ static am_status dual_solve(const double *X, int64_t n, int64_t p, lapack_int ld
     memcpy(c, r, (size_t)n * sizeof(double));
     am_status st = spd_solve(K, (lapack_int)n, (lapack_int)n, c, min_rcond, rcond, ok, d);
     for (int64_t j = 0; st == AM_OK && *ok && j < p; j++) {
-        const double *col = X + j * ld;
-        double s4[4] = {0, 0, 0, 0};
-        int64_t i = 0;
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++)
-                s4[k] += col[i + k] * c[i + k];
-        for (; i < n; i++)
-            s4[i & 3] += col[i] * c[i];
-        beta[j] = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+        beta[j] = am_dense_dot(X + j * ld, c, n);
     }
     am_free(K);
     return st;
@@ -474,6 +465,83 @@ static am_status fit_finish(ridge_model *rm, bool centre, const double *beta,
     return AM_OK;
 }
 
+/* Column j's mean and whether the column is near enough centred for the Gram matrix of the
+ * centred columns to come from the uncentred ones: the squared mean at most half the mean
+ * square, so X'X - n xm xm' loses at most about a bit to cancellation (the featurizer's
+ * standardised columns have means of order 1e-16). */
+static bool near_centred(const double *col, int64_t n, double *mean)
+{
+    double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) {
+            s[k] += col[i + k];
+            q[k] += col[i + k] * col[i + k];
+        }
+    for (; i < n; i++) {
+        s[i & 3] += col[i];
+        q[i & 3] += col[i] * col[i];
+    }
+    double m = ((s[0] + s[1]) + (s[2] + s[3])) / (double)n;
+    double ms = ((q[0] + q[1]) + (q[2] + q[3])) / (double)n;
+    *mean = m;
+    return m * m <= 0.5 * ms;
+}
+
+/* The primal form straight from X, for unit weights: (X'X - n xm xm' + alpha I) beta = X'(y - ym)
+ * (the centred right-hand side needs no centred X: the centred y sums to zero). It spares the
+ * n x (p + 1) centred copy, the largest allocation of the fit, which cholesky_fit needs for
+ * weights or for columns far from centred; *done false (nothing written) in those cases. */
+static am_status primal_uncopied(const am_fit_args *a, bool centre, double alpha,
+                                 double min_rcond, ridge_model *rm, bool *done, bool *ok,
+                                 am_diag *d)
+{
+    const am_matrix *x = a->x;
+    int64_t n = x->n_rows, p = x->n_cols, q = p + 1;
+    *done = false;
+    double *xm = am_calloc((size_t)p, sizeof(double));
+    if (!xm)
+        return am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for %lld column means",
+                       (long long)p);
+    for (int64_t j = 0; centre && j < p; j++)
+        if (!near_centred(x->data + j * x->ld, n, &xm[j])) {
+            am_free(xm);
+            return AM_OK;
+        }
+    double *G = am_calloc((size_t)q, (size_t)q * sizeof(double));
+    double *yc = am_malloc_array((size_t)n, sizeof(double));
+    am_status st = AM_OK;
+    if (!G || !yc) {
+        st = am_fail(d, AM_ERR_NOMEM, "ridge: out of memory for a %lld x %lld Gram matrix",
+                     (long long)p, (long long)p);
+        goto cleanup;
+    }
+    *done = true;
+    double ym = centre ? weighted_mean_fast(a->y, NULL, n, (double)n) : 0.0;
+    for (int64_t i = 0; i < n; i++)
+        yc[i] = a->y[i] - ym;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p, (int)n, 1.0, x->data, (int)x->ld,
+                0.0, G, (int)q);
+    double *g = G + p * q; /* X'(y - ym) */
+    am_dense_xt_z(x, yc, n, 1, 1.0, 0.0, g, p, a->n_threads);
+    for (int64_t j = 0; j < p; j++) {
+        for (int64_t i = 0; i <= j; i++)
+            G[i + j * q] -= (double)n * xm[i] * xm[j];
+        G[j + j * q] += alpha;
+    }
+    rm->info.tried = AM_RIDGE_PRIMAL;
+    st = spd_solve(G, (lapack_int)p, (lapack_int)q, g, min_rcond, &rm->info.rcond, ok, d);
+    if (st == AM_OK && *ok) {
+        rm->info.solver = AM_RIDGE_PRIMAL;
+        st = fit_finish(rm, centre, g, NULL, xm, ym, d);
+    }
+cleanup:
+    am_free(yc);
+    am_free(G);
+    am_free(xm);
+    return st;
+}
+
 /* The fit by Cholesky in the form `form` (PRIMAL or DUAL), refused (*ok false, the model
  * untouched but for its info) when the matrix is not numerically positive definite or its
  * condition estimate is below min_rcond. Memory: n (p + 2) + 2 p doubles and the form's
@@ -482,6 +550,12 @@ static am_status cholesky_fit(const am_fit_args *a, am_ridge_solver form, bool c
                               double alpha, double wsum, double min_rcond, ridge_model *rm,
                               bool *ok, am_diag *d)
 {
+    if (form == AM_RIDGE_PRIMAL && !a->weight) {
+        bool done;
+        am_status st = primal_uncopied(a, centre, alpha, min_rcond, rm, &done, ok, d);
+        if (st != AM_OK || done)
+            return st;
+    }
     int64_t n = a->x->n_rows, p = a->x->n_cols;
     size_t np1;
     double *Xr = NULL, *xm = NULL;
@@ -503,6 +577,7 @@ static am_status cholesky_fit(const am_fit_args *a, am_ridge_solver form, bool c
     }
     build_centred(a, centre, wsum, sw, Xr, xm, &ym);
     rm->info.tried = form;
+    rm->info.copied = true;
     if (form == AM_RIDGE_PRIMAL)
         st = primal_solve(Xr, n, p, (lapack_int)n, alpha, min_rcond, beta, &rm->info.rcond, ok,
                           d);
@@ -932,15 +1007,10 @@ static am_status ridge_predict(const am_model *m, const am_matrix *x, int32_t n_
     am_status st = am_predict_check(m, x, out, d);
     if (st != AM_OK)
         return st;
-    (void)n_threads; /* BLAS threads are the BLAS library's own setting */
     const ridge_model *rm = (const ridge_model *)m;
-    if (x->n_rows > INT32_MAX || x->ld > INT32_MAX)
-        return am_fail(d, AM_ERR_ARG, "ridge: too many rows for BLAS");
+    am_dense_x_w(x, rm->coef, x->n_cols, 1, out, x->n_rows, n_threads);
     for (int64_t i = 0; i < x->n_rows; i++)
-        out[i] = rm->intercept;
-    if (x->n_rows > 0 && x->n_cols > 0)
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)x->n_rows, (int)x->n_cols, 1.0, x->data,
-                    (int)x->ld, rm->coef, 1, 1.0, out, 1);
+        out[i] += rm->intercept;
     return AM_OK;
 }
 

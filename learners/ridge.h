@@ -69,6 +69,9 @@ typedef struct am_ridge_info {
                                none was (alpha = 0, or the SVD forced) */
     double rcond;           /* dpocon's estimate for the tried form; 0 when none was tried or the
                                matrix was not numerically positive definite */
+    bool copied;            /* the Cholesky form worked on a centred, weighted copy of X (n x
+                               (p + 1) doubles); the primal form does without one for unit
+                               weights and columns near centred (standardised ones) */
 } am_ridge_info;
 
 /* What the fit of m did (see am_ridge_info). */

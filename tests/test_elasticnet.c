@@ -3,6 +3,7 @@
  * proximal-gradient solve, scikit-learn's numbers, the SVD ridge at l1_ratio = 0 and alpha = 0),
  * alpha_max, weights as duplicated rows, thread-count independence, the two solver modes,
  * awkward designs (p > n, duplicated and constant columns), save/load and bad input. */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -531,28 +532,41 @@ START_TEST(test_weight_is_duplicate)
 }
 END_TEST
 
-/* Large enough for the setup to run in parallel: the model bytes do not depend on threads. */
+/* Large enough for the setup and the products to run in parallel, and tall enough for BLAS's
+ * own dgemv to split its sums: the model bytes and predictions depend neither on the learner's
+ * thread count nor on the BLAS library's (set alike here). _i: the solver mode, 0 covariance,
+ * 1 naive. */
 START_TEST(test_threads_identical)
 {
     am_rng r;
     am_rng_seed(&r, 51);
-    int64_t n = 2500, p = 60;
+    int64_t n = 20000, p = 60;
     am_matrix x;
     double *y = calloc((size_t)n, sizeof(double));
+    double *o[2] = {calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
     correlated_problem(&x, y, n, p, &r);
     am_params pr = enet_numbers(0.01, 0.5, 1e-6);
+    am_enet_mode mode = _i == 0 ? AM_ENET_COVARIANCE : AM_ENET_NAIVE;
+    int saved = openblas_get_num_threads();
     am_buf b[2];
     for (int t = 0; t < 2; t++) {
         am_fit_args a = enet_args(&x, y, NULL, &pr);
         a.n_threads = t + 1;
-        am_model *m = enet_fit_ok(&a);
+        openblas_set_num_threads(t + 1);
+        am_model *m = NULL;
+        ck_assert_int_eq(am_elasticnet_fit_mode(&a, mode, &m, NULL), AM_OK);
         am_buf_init(&b[t]);
         ck_assert_int_eq(am_learner_elasticnet.save(m, &b[t], NULL), AM_OK);
+        ck_assert_int_eq(am_learner_elasticnet.predict(m, &x, t + 1, NULL, o[t], NULL), AM_OK);
         am_model_free(m);
     }
+    openblas_set_num_threads(saved);
     ck_assert(b[0].len == b[1].len && memcmp(b[0].data, b[1].data, b[0].len) == 0);
+    ck_assert(memcmp(o[0], o[1], (size_t)n * sizeof(double)) == 0);
     am_buf_fini(&b[0]);
     am_buf_fini(&b[1]);
+    free(o[0]);
+    free(o[1]);
     free(y);
     am_matrix_fini(&x);
 }
@@ -1060,7 +1074,7 @@ static Suite *enet_suite(void)
     tc = tcase_create("invariants");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_weight_is_duplicate);
-    tcase_add_test(tc, test_threads_identical);
+    tcase_add_loop_test(tc, test_threads_identical, 0, 2);
     tcase_add_loop_test(tc, test_modes_agree, 0, 2);
     tcase_add_loop_test(tc, test_wide_duplicated, 0, 2);
     tcase_add_test(tc, test_many_features_naive);

@@ -307,10 +307,11 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Quickselect median against sorting, on shapes that break naive partitioning. */
+/* Quickselect median against sorting, on shapes that break naive partitioning; from loop 16 on,
+ * columns long enough (30,000+ values) for the sampled bracket to come first. */
 START_TEST(test_median_oracle)
 {
-    const int64_t n = 1 + (_i % 2) + 200 * (_i / 4);
+    const int64_t n = 1 + (_i % 2) + 200 * (_i / 4) + (_i >= 16 ? 30000 : 0);
     am_rng rng;
     am_rng_seed(&rng, (uint64_t)_i);
     double *v = am_malloc_array((size_t)n + 1, sizeof(double));
@@ -339,6 +340,31 @@ START_TEST(test_median_oracle)
     am_free(rows);
     am_free(v);
     am_free(s);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Mean and sd of values near the largest double (their sum overflows), with a missing one. */
+START_TEST(test_standardize_huge_values)
+{
+    const double x[] = {1e308, 1.5e308, NAN, 1.7e308, 0.2e308};
+    am_frame *f = frame_new(5, 1);
+    set_num(f, 0, "x", x);
+    int64_t *rows = iota(5);
+    am_featurizer *fz = fit_ok(f, -1, rows, 5, true, NULL);
+    am_matrix m = transform_ok(fz, f, rows, 5);
+    /* imputed 1.25e308, in units of 1e308 */
+    const double v[] = {1.0, 1.5, 1.25, 1.7, 0.2};
+    double mean = 0, ss = 0;
+    for (int i = 0; i < 5; i++)
+        mean += v[i] / 5;
+    for (int i = 0; i < 5; i++)
+        ss += (v[i] - mean) * (v[i] - mean) / 5;
+    for (int i = 0; i < 5; i++)
+        ck_assert_double_eq_tol(AM_AT(&m, i, 0), (v[i] - mean) / sqrt(ss), 1e-12);
+    am_matrix_fini(&m);
+    am_featurizer_free(fz);
+    am_free(rows);
     am_frame_free(f);
 }
 END_TEST
@@ -1608,7 +1634,8 @@ static Suite *featurize_suite(void)
     TCase *fz = tcase_create("featurizer");
     tcase_add_loop_test(fz, test_fit_on_training_rows_only, 0, 2);
     tcase_add_test(fz, test_median_and_indicator);
-    tcase_add_loop_test(fz, test_median_oracle, 0, 16);
+    tcase_add_loop_test(fz, test_median_oracle, 0, 24);
+    tcase_add_test(fz, test_standardize_huge_values);
     tcase_add_test(fz, test_onehot_unseen_and_reordered_levels);
     tcase_add_test(fz, test_onehot_missing_without_slot);
     tcase_add_test(fz, test_onehot_level_cap);

@@ -970,6 +970,76 @@ START_TEST(test_predict_shape_and_determinism)
 }
 END_TEST
 
+/* ---- dense products (learners/dense.c) ------------------------------------------------------ */
+
+/* Shapes around the block sizes: rows not a multiple of any block, columns not a multiple of
+ * four, and more columns of W/Z than one pass of X'Z takes (64). */
+static const int64_t dense_shapes[][3] = {
+    {1, 1, 1}, {7, 3, 1}, {513, 5, 2}, {5000, 9, 1}, {3000, 13, 6}, {700, 4, 70}, {10, 0, 2},
+};
+
+/* X W and X'Z against long-double sums within a relative 1e-13, on 1 to 3 threads with
+ * identical bits, and beta 0 writing over NaN while beta 1 adds. */
+START_TEST(test_dense_products)
+{
+    int64_t n = dense_shapes[_i][0], p = dense_shapes[_i][1], k = dense_shapes[_i][2];
+    am_matrix x;
+    ck_assert_int_eq(am_matrix_new(&x, n, p, NULL), AM_OK);
+    am_rng r;
+    am_rng_seed(&r, 90 + (uint64_t)_i);
+    double *w = malloc((size_t)(p * k + 1) * sizeof(double));
+    double *zin = malloc((size_t)(n * k + 1) * sizeof(double));
+    double *z[3], *g[3];
+    for (int t = 0; t < 3; t++) {
+        z[t] = malloc((size_t)(n * k + 1) * sizeof(double));
+        g[t] = malloc((size_t)(p * k + 1) * sizeof(double));
+    }
+    for (int64_t i = 0; i < n * p; i++)
+        x.data[i] = lt_gauss(&r) * (1 + (double)(i % 7));
+    for (int64_t i = 0; i < p * k; i++)
+        w[i] = lt_gauss(&r);
+    for (int64_t i = 0; i < n * k; i++)
+        zin[i] = lt_gauss(&r);
+    for (int t = 0; t < 3; t++) {
+        am_dense_x_w(&x, w, p, k, z[t], n, t + 1);
+        for (int64_t i = 0; i < p * k; i++)
+            g[t][i] = t == 0 ? NAN : 1.0; /* beta 0 must not read it; beta 1 adds to it */
+        am_dense_xt_z(&x, zin, n, k, 0.5, t == 0 ? 0.0 : 1.0, g[t], p, t + 1);
+    }
+    for (int64_t c = 0; c < k; c++) {
+        for (int64_t i = 0; i < n; i++) {
+            long double s = 0, a = 0;
+            for (int64_t j = 0; j < p; j++) {
+                s += (long double)AM_AT(&x, i, j) * w[j + c * p];
+                a += fabsl((long double)AM_AT(&x, i, j) * w[j + c * p]);
+            }
+            ck_assert_double_le(fabs(z[0][i + c * n] - (double)s), 1e-13 * (double)a + 1e-300);
+        }
+        for (int64_t j = 0; j < p; j++) {
+            long double s = 0, a = 0;
+            for (int64_t i = 0; i < n; i++) {
+                s += (long double)AM_AT(&x, i, j) * zin[i + c * n];
+                a += fabsl((long double)AM_AT(&x, i, j) * zin[i + c * n]);
+            }
+            double want = 0.5 * (double)s;
+            ck_assert_double_le(fabs(g[0][j + c * p] - want), 1e-13 * (double)a + 1e-300);
+            ck_assert_double_eq(g[1][j + c * p], g[0][j + c * p] + 1.0);
+        }
+    }
+    for (int t = 1; t < 3; t++) {
+        ck_assert(memcmp(z[0], z[t], (size_t)(n * k) * sizeof(double)) == 0);
+        ck_assert(memcmp(g[1], g[t], (size_t)(p * k) * sizeof(double)) == 0);
+    }
+    for (int t = 0; t < 3; t++) {
+        free(z[t]);
+        free(g[t]);
+    }
+    free(zin);
+    free(w);
+    am_matrix_fini(&x);
+}
+END_TEST
+
 static Suite *learners_suite(void)
 {
     Suite *s = suite_create("learners");
@@ -992,6 +1062,10 @@ static Suite *learners_suite(void)
     tcase_add_test(tc, test_logreg_clusters);
     tcase_add_loop_test(tc, test_logreg_separable_no_penalty, 0, 2);
     tcase_add_test(tc, test_logreg_cancel);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("dense");
+    tcase_add_loop_test(tc, test_dense_products, 0, (int)AM_COUNT(dense_shapes));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("constant");

@@ -14,6 +14,7 @@
  *    the saved enum indices of older model files;
  *  - determinism across thread counts, save -> load -> the same predictions, bad parameters,
  *    cancellation and out-of-memory. */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -485,16 +486,20 @@ END_TEST
 
 /* ---- determinism, save and load ------------------------------------------------------------- */
 
-static const char *const model_items[2][3] = {
+static const char *const model_items[4][3] = {
     {"penalty=l1", "C=0.3", "class_weight=balanced"},
     {"penalty=elasticnet", "l1_ratio=0.4", "C=0.1"},
+    {"penalty=l2", "C=0.3", "class_weight=balanced"},
+    {"penalty=l2", "C=2", "tol=1e-8"},
 };
 
-/* The model bytes and predictions do not depend on the thread count. _i: 0 three-class l1,
- * 1 binary elasticnet. */
+/* The model bytes and predictions do not depend on the thread count, of the learner or of the
+ * BLAS library (set alike here). _i: 0 three-class l1, 1 binary elasticnet, 2 binary l2 (the
+ * matrix-vector products), 3 three-class l2 (matrix-matrix). */
 START_TEST(test_threads)
 {
-    int32_t n_classes = _i == 0 ? 3 : 2;
+    int32_t n_classes = _i % 2 == 0 ? 3 : 2;
+    int saved = openblas_get_num_threads();
     data_spec s = {3000, 12, n_classes, 6, 0.7, 0.5, 0.5, 6000 + (uint64_t)_i};
     am_matrix x;
     double *y = malloc(3000 * sizeof(double)), *o1 = malloc(3000 * 3 * sizeof(double)),
@@ -505,6 +510,7 @@ START_TEST(test_threads)
     for (int t = 0; t < 2; t++) {
         am_fit_args a = logreg_args(&x, y, NULL, n_classes, &p);
         a.n_threads = t + 1;
+        openblas_set_num_threads(t + 1);
         am_model *m = logreg_fit_ok(&a);
         am_buf_init(&b[t]);
         ck_assert_int_eq(am_learner_logreg.save(m, &b[t], NULL), AM_OK);
@@ -512,6 +518,7 @@ START_TEST(test_threads)
                          AM_OK);
         am_model_free(m);
     }
+    openblas_set_num_threads(saved);
     ck_assert(b[0].len == b[1].len && memcmp(b[0].data, b[1].data, b[0].len) == 0);
     ck_assert(memcmp(o1, o2, 3000 * (size_t)n_classes * sizeof(double)) == 0);
     am_buf_fini(&b[0]);
@@ -682,7 +689,7 @@ static Suite *logreg_suite(void)
 
     tc = tcase_create("model");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_threads, 0, 2);
+    tcase_add_loop_test(tc, test_threads, 0, 4);
     tcase_add_loop_test(tc, test_save_load, 0, 2);
     suite_add_tcase(s, tc);
 

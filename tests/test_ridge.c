@@ -636,6 +636,53 @@ START_TEST(dual_matches_svd)
 }
 END_TEST
 
+/* Subtracts each column's mean. */
+static void centre_columns(am_matrix *x)
+{
+    for (int64_t j = 0; j < x->n_cols; j++) {
+        double m = 0;
+        for (int64_t i = 0; i < x->n_rows; i++)
+            m += AM_AT(x, i, j) / (double)x->n_rows;
+        for (int64_t i = 0; i < x->n_rows; i++)
+            AM_AT(x, i, j) -= m;
+    }
+}
+
+/* Unit weights and columns near centred (means up to 0.7 sd, close to where the copy takes over)
+ * take the primal form without the centred copy; it agrees with the SVD as closely as the copy
+ * does, with and without an intercept. */
+START_TEST(uncopied_primal_matches_svd)
+{
+    enum { N = 400, P = 9 };
+    am_matrix x;
+    double y[N], w[N];
+    uneven_data(&x, N, P, 23, y, w);
+    centre_columns(&x);
+    for (int64_t j = 0; j < P; j++) { /* offsets of 0.7 sd instead of uneven_data's */
+        double ss = 0;
+        for (int64_t i = 0; i < N; i++)
+            ss += AM_AT(&x, i, j) * AM_AT(&x, i, j) / N;
+        for (int64_t i = 0; i < N; i++)
+            AM_AT(&x, i, j) += 0.7 * sqrt(ss);
+    }
+    double worst =
+        auto_vs_svd(&x, y, NULL, alphas_chol, 6, AM_RIDGE_PRIMAL, 1e-11, "near centred");
+    fit_out fa = fit_out_new(P);
+    fit_solver_ok(&x, y, NULL, 1.0, true, AM_RIDGE_AUTO, &fa);
+    ck_assert_msg(!fa.info.copied, "unit weights, columns near centred: no copy expected");
+    fit_solver_ok(&x, y, w, 1.0, true, AM_RIDGE_AUTO, &fa);
+    ck_assert_msg(fa.info.copied, "weights: the copy expected");
+    for (int64_t i = 0; i < N; i++) /* one column far from centred */
+        AM_AT(&x, i, 3) += 100.0;
+    fit_solver_ok(&x, y, NULL, 1.0, true, AM_RIDGE_AUTO, &fa);
+    ck_assert_msg(fa.info.copied, "a column with a large mean: the copy expected");
+    printf("ridge primal without the centred copy vs SVD: worst relative difference %.2g\n",
+           worst);
+    free(fa.coef);
+    am_matrix_fini(&x);
+}
+END_TEST
+
 /* Either form may be forced for either shape, and they agree; the primal form at alpha = 0 is
  * ordinary least squares by the normal equations, fine on well-conditioned data. */
 START_TEST(primal_and_dual_agree)
@@ -919,26 +966,31 @@ END_TEST
 START_TEST(same_bits_on_1_and_2_threads)
 {
     int saved = openblas_get_num_threads();
-    static const int64_t shapes[3][2] = {{3000, 70}, {70, 150}, {40, 5}};
-    static const double alpha[3] = {1.0, 1.0, 1e-12};
-    static const am_ridge_solver want[3] = {AM_RIDGE_PRIMAL, AM_RIDGE_DUAL, AM_RIDGE_SVD};
-    for (int c = 0; c < 3; c++) {
+    /* the last case: centred columns and unit weights, the primal form without a copy */
+    static const int64_t shapes[4][2] = {{3000, 70}, {70, 150}, {40, 5}, {3000, 70}};
+    static const double alpha[4] = {1.0, 1.0, 1e-12, 1.0};
+    static const am_ridge_solver want[4] = {AM_RIDGE_PRIMAL, AM_RIDGE_DUAL, AM_RIDGE_SVD,
+                                            AM_RIDGE_PRIMAL};
+    for (int c = 0; c < 4; c++) {
         int64_t n = shapes[c][0], p = shapes[c][1];
         am_matrix x;
         double *y = calloc((size_t)n, sizeof(double)), *w = calloc((size_t)n, sizeof(double));
         ck_assert(y && w);
-        if (c < 2)
+        if (c != 2)
             uneven_data(&x, n, p, 25 + (uint64_t)c, y, w);
         else
             collinear_data(&x, y, w);
+        if (c == 3)
+            centre_columns(&x);
         fit_out f[3] = {fit_out_new(p), fit_out_new(p), fit_out_new(p)};
         am_diag d;
         for (int t = 0; t < 3; t++) { /* BLAS 1, BLAS 2, BLAS 1 with 2 learner threads */
             openblas_set_num_threads(t == 1 ? 2 : 1);
-            am_status st = fit_solver_threads(&x, y, w, alpha[c], true, AM_RIDGE_AUTO,
-                                              t == 2 ? 2 : 1, &f[t], &d);
+            am_status st = fit_solver_threads(&x, y, c == 3 ? NULL : w, alpha[c], true,
+                                              AM_RIDGE_AUTO, t == 2 ? 2 : 1, &f[t], &d);
             ck_assert_msg(st == AM_OK, "%s", d.message);
             ck_assert_int_eq(f[t].info.solver, want[c]);
+            ck_assert(c != 3 || !f[t].info.copied);
         }
         for (int t = 1; t < 3; t++)
             ck_assert_msg(memcmp(f[0].coef, f[t].coef, (size_t)p * sizeof(double)) == 0 &&
@@ -1264,6 +1316,7 @@ int main(void)
     tcase_set_timeout(ts, 60);
     tcase_add_test(ts, cholesky_matches_svd);
     tcase_add_test(ts, dual_matches_svd);
+    tcase_add_test(ts, uncopied_primal_matches_svd);
     tcase_add_test(ts, primal_and_dual_agree);
     tcase_add_test(ts, blocked_factorisation);
     tcase_add_test(ts, alpha_zero_uses_svd);
