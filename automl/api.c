@@ -113,6 +113,8 @@ void automl_session_free(automl_session *s)
     am_free(s->learners);
     am_free(s->exclude_learners);
     am_free(s->learner);
+    am_free(s->column_types);
+    am_free(s->drop);
     for (int32_t i = 0; i < s->n_params; i++)
         am_free(s->params[i]);
     am_free(s->params);
@@ -122,6 +124,7 @@ void automl_session_free(automl_session *s)
 static const char *const session_keys[] = {
     "target", "task", "metric", "time_budget", "max_trials", "exit_score", "patience",
     "learners", "exclude_learners", "cv", "holdout", "seed", "threads", "learner", "max_bin",
+    "column_types", "drop",
 };
 
 static automl_status set_string(automl_session *s, char **slot, const char *value)
@@ -186,6 +189,116 @@ static automl_status set_metric(automl_session *s, const char *value)
     return AUTOML_OK;
 }
 
+/* ---- column types and drops ---------------------------------------------------------------- */
+
+/* The user's roles, parsed from the session's texts: the names point into copies of them. */
+typedef struct user_roles {
+    char *types_text, *drop_text;
+    am_role_override *types;
+    const char **drop;
+    int32_t n_types, n_drop;
+    am_role_options opts;
+    am_csv_force *force; /* the reader's forced types for overrides that need one */
+    int32_t n_force;
+} user_roles;
+
+static void user_roles_fini(user_roles *u)
+{
+    am_free(u->types_text);
+    am_free(u->drop_text);
+    am_free(u->types);
+    am_free(u->drop);
+    am_free(u->force);
+    memset(u, 0, sizeof(*u));
+}
+
+/* Splits text (modified in place) at commas into at most max non-empty items; returns the
+ * count, -1 when an item is empty. */
+static int32_t split_commas(char *text, char **items, int32_t max)
+{
+    int32_t n = 0;
+    for (char *p = text; n < max;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p)
+            return -1;
+        items[n++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+static int32_t count_items(const char *text)
+{
+    int32_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+/* Parses "a=category,b=text" and "x,y" (either text may be NULL). AUTOML_ERR_CONFIG naming
+ * the bad item. */
+static automl_status user_roles_parse(automl_session *s, const char *types, const char *drop,
+                                      user_roles *u)
+{
+    memset(u, 0, sizeof(*u));
+    int32_t nt = types ? count_items(types) : 0, nd = drop ? count_items(drop) : 0;
+    u->types_text = types ? am_strdup(types) : NULL;
+    u->drop_text = drop ? am_strdup(drop) : NULL;
+    char **items = am_calloc((size_t)AM_MAX(nt, nd) + 1, sizeof(char *));
+    u->types = am_calloc((size_t)nt + 1, sizeof(*u->types));
+    u->drop = am_calloc((size_t)nd + 1, sizeof(*u->drop));
+    u->force = am_calloc((size_t)nt + 1, sizeof(*u->force));
+    automl_status st = AUTOML_OK;
+    if (!items || !u->types || !u->drop || !u->force || (types && !u->types_text) ||
+        (drop && !u->drop_text)) {
+        st = am_api_failf(s, AUTOML_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int32_t n = types ? split_commas(u->types_text, items, nt) : 0;
+    for (int32_t i = 0; i < n && st == AUTOML_OK; i++) {
+        char *eq = strrchr(items[i], '=');
+        am_role role;
+        if (!eq || eq == items[i] || !am_role_parse(eq + 1, &role)) {
+            st = am_api_failf(s, AUTOML_ERR_CONFIG,
+                              "column_types: \"%s\": expected NAME=TYPE with TYPE one of "
+                              "numeric, category, boolean, datetime, text", items[i]);
+            break;
+        }
+        *eq = '\0';
+        u->types[u->n_types++] = (am_role_override){items[i], role};
+        am_coltype forced = am_role_csv_type(role);
+        if (forced)
+            u->force[u->n_force++] = (am_csv_force){.name = items[i], .type = forced};
+    }
+    if (n < 0)
+        st = am_api_failf(s, AUTOML_ERR_CONFIG, "column_types: an empty item in \"%s\"", types);
+    int32_t m = st == AUTOML_OK && drop ? split_commas(u->drop_text, items, nd) : 0;
+    if (m < 0)
+        st = am_api_failf(s, AUTOML_ERR_CONFIG, "drop: an empty column name in \"%s\"", drop);
+    for (int32_t i = 0; i < m; i++)
+        u->drop[u->n_drop++] = items[i];
+    u->opts = (am_role_options){u->types, u->n_types, u->drop, u->n_drop};
+done:
+    am_free(items);
+    if (st != AUTOML_OK)
+        user_roles_fini(u);
+    return st;
+}
+
+/* Checks a column_types or drop text when it is set, so a typo fails at once. */
+static automl_status set_roles_text(automl_session *s, char **slot, const char *value,
+                                    bool types)
+{
+    user_roles u;
+    automl_status st = user_roles_parse(s, types ? value : NULL, types ? NULL : value, &u);
+    user_roles_fini(&u);
+    return st == AUTOML_OK ? set_string(s, slot, value) : st;
+}
+
 static automl_status set_known(automl_session *s, const char *key, const char *value)
 {
     double v;
@@ -202,6 +315,10 @@ static automl_status set_known(automl_session *s, const char *key, const char *v
         return set_string(s, &s->exclude_learners, value);
     if (!strcmp(key, "learner"))
         return set_string(s, &s->learner, value);
+    if (!strcmp(key, "column_types"))
+        return set_roles_text(s, &s->column_types, value, true);
+    if (!strcmp(key, "drop"))
+        return set_roles_text(s, &s->drop, value, false);
     if (!strcmp(key, "time_budget")) {
         st = set_number(s, key, value, 0.001, 1e9, false, &v);
         if (st == AUTOML_OK) {
@@ -391,7 +508,7 @@ static automl_status find_target(automl_session *s, const am_frame *f, const cha
 #define SAVE_RESERVE 0.25
 
 static automl_status run_search(automl_session *s, const am_frame *f, int32_t target_col,
-                                double deadline, am_search_result *res)
+                                double deadline, const user_roles *u, am_search_result *res)
 {
     const am_learner_type *list[64];
     int32_t n_list = 0;
@@ -441,6 +558,7 @@ static automl_status run_search(automl_session *s, const am_frame *f, int32_t ta
     o.n_threads = s->threads;
     o.max_bin = s->max_bin;
     o.cancel = &s->cancel;
+    o.roles = &u->opts;
     am_logger lg = am_api_logger(s);
     am_diag d;
     am_diag_clear(&d);
@@ -466,22 +584,31 @@ automl_status automl_fit_csv(automl_session *s, const char *train_csv, automl_mo
     bool single_fit = s->learner && s->learner[0];
     double deadline = single_fit && !s->time_budget_set ? INFINITY : start + s->time_budget;
 
+    user_roles u;
+    automl_status st = user_roles_parse(s, s->column_types, s->drop, &u);
+    if (st != AUTOML_OK)
+        return st;
     am_csv_options copts = {0};
     copts.keep_levels = s->target;
+    copts.force = u.force;
+    copts.n_force = u.n_force;
     am_frame *frame = NULL;
     am_diag d;
     am_diag_clear(&d);
-    if (am_csv_read(train_csv, &copts, &frame, &d) != AM_OK)
+    if (am_csv_read(train_csv, &copts, &frame, &d) != AM_OK) {
+        user_roles_fini(&u);
         return am_api_fail(s, &d);
+    }
     double read_done = am_now();
 
     int32_t target_col;
     am_search_result res;
     memset(&res, 0, sizeof(res));
-    automl_status st = find_target(s, frame, train_csv, &target_col);
+    st = find_target(s, frame, train_csv, &target_col);
     if (st == AUTOML_OK)
-        st = run_search(s, frame, target_col, deadline, &res);
+        st = run_search(s, frame, target_col, deadline, &u, &res);
     am_frame_free(frame);
+    user_roles_fini(&u);
     if (st != AUTOML_OK) {
         am_search_result_fini(&res);
         return st;

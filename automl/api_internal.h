@@ -28,6 +28,8 @@ struct automl_session {
     uint64_t seed;
     int32_t threads;
     int32_t max_bin;
+    char *column_types; /* "name=type,..." as given (checked when set) */
+    char *drop;         /* "a,b" as given */
     char *learner;
     char **params;
     int32_t n_params;
@@ -66,6 +68,7 @@ struct automl_model {
     double seconds_read, seconds_featurize, seconds_search, seconds_refit, seconds_save;
     double fit_start, fit_seconds;
     double deadline; /* the fit's deadline, so saving stays inside the budget */
+    am_guardrails guardrails; /* the data report */
 };
 
 /* Fills the session's message from a diag and returns the status as a public one. */

@@ -3,7 +3,7 @@
  *
  * Model file sections (bundle.h): META (task, metric, best score, exit reason), TRGT (the
  * target), FEAT (the featurizer), MODL (learner name, its format version, parameters by name,
- * payload), LBRD (the leaderboard as text).
+ * payload), LBRD (the leaderboard as text), GRDL (the data report: guardrails).
  *
  * Timings are deliberately not saved: with them, two runs with the same seed would write
  * different bytes, and "same seed, same model file" is a property tests and users rely on.
@@ -19,6 +19,7 @@
 #define MODL_VERSION 1u
 #define LBRD_VERSION 1u
 #define TRGT_VERSION 1u
+#define GRDL_VERSION 1u
 #define MAX_TEXT 65536 /* longest string field we accept from a model file */
 #define MAX_TRIALS_IN_FILE 10000000
 
@@ -134,6 +135,7 @@ void automl_model_free(automl_model *m)
         am_free(m->board[i].status);
     }
     am_free(m->board);
+    am_guardrails_fini(&m->guardrails);
     am_free(m);
 }
 
@@ -173,6 +175,8 @@ void am_api_model_take_result(automl_model *m, am_search_result *r)
     m->seconds_featurize = r->seconds_featurize;
     m->seconds_search = r->seconds_search;
     m->seconds_refit = r->seconds_refit;
+    m->guardrails = r->guardrails;
+    memset(&r->guardrails, 0, sizeof(r->guardrails));
     int32_t *order = am_malloc_array((size_t)r->n_trials + 1, sizeof(int32_t));
     m->board = am_calloc((size_t)r->n_trials + 1, sizeof(am_lb_row));
     if (!order || !m->board) {
@@ -268,6 +272,9 @@ static am_status build_bundle(const automl_model *m, am_bundle *bundle, am_diag 
         write_board(m, &b);
         st = add_section(bundle, "LBRD", LBRD_VERSION, &b, AM_OK, d);
     }
+    if (st == AM_OK)
+        st = add_section(bundle, "GRDL", GRDL_VERSION, &b,
+                         am_guardrails_save(&m->guardrails, &b, d), d);
     am_buf_fini(&b);
     return st;
 }
@@ -424,7 +431,8 @@ static am_status read_bundle(automl_model *m, const am_bundle *b, const char *pa
     const am_section *feat = trgt ? require(b, "FEAT", AM_FEATURIZER_FORMAT, path, d) : NULL;
     const am_section *modl = feat ? require(b, "MODL", MODL_VERSION, path, d) : NULL;
     const am_section *lbrd = modl ? require(b, "LBRD", LBRD_VERSION, path, d) : NULL;
-    if (!lbrd)
+    const am_section *grdl = lbrd ? require(b, "GRDL", GRDL_VERSION, path, d) : NULL;
+    if (!grdl)
         return AM_ERR_FORMAT;
     am_reader r;
     am_reader_init(&r, trgt->data, trgt->len, "section TRGT");
@@ -445,6 +453,12 @@ static am_status read_bundle(automl_model *m, const am_bundle *b, const char *pa
         st = read_model(m, modl, d);
     if (st == AM_OK)
         st = read_board(m, lbrd, d);
+    if (st == AM_OK) {
+        am_reader_init(&r, grdl->data, grdl->len, "section GRDL");
+        st = am_guardrails_load(&r, &m->guardrails, d);
+        if (st == AM_OK)
+            st = am_reader_status(&r, true, d);
+    }
     if (st == AM_OK) {
         m->params_text = params_text(m->learner, &m->params, true);
         if (!m->params_text)
@@ -625,6 +639,26 @@ automl_status automl_model_coefficients(const automl_model *m, int32_t *k, doubl
     return AUTOML_OK;
 }
 
+int32_t automl_model_n_guardrails(const automl_model *m)
+{
+    return m ? m->guardrails.n : 0;
+}
+
+automl_status automl_model_guardrail(const automl_model *m, int32_t i, const char **check,
+                                     const char **state, const char **detail)
+{
+    if (!m || i < 0 || i >= m->guardrails.n)
+        return AUTOML_ERR_ARG;
+    const am_guardrail *g = &m->guardrails.items[i];
+    if (check)
+        *check = g->check;
+    if (state)
+        *state = am_guard_state_name(g->state);
+    if (detail)
+        *detail = g->detail;
+    return AUTOML_OK;
+}
+
 int32_t automl_model_n_trials(const automl_model *m)
 {
     return m ? m->n_board : 0;
@@ -667,6 +701,23 @@ static void json_board(const automl_model *m, am_text *t)
     am_text_add(t, "]");
 }
 
+/* ,"guardrails":[{"check":..,"state":..,"detail":..},...] */
+static void json_guardrails(const automl_model *m, am_text *t)
+{
+    am_text_add(t, ",\"guardrails\":[");
+    for (int32_t i = 0; i < m->guardrails.n; i++) {
+        const am_guardrail *g = &m->guardrails.items[i];
+        am_text_add(t, i ? ",{\"check\":" : "{\"check\":");
+        am_text_json_str(t, g->check);
+        am_text_add(t, ",\"state\":");
+        am_text_json_str(t, am_guard_state_name(g->state));
+        am_text_add(t, ",\"detail\":");
+        am_text_json_str(t, g->detail);
+        am_text_add(t, "}");
+    }
+    am_text_add(t, "]");
+}
+
 static void json_summary_fields(const automl_model *m, am_text *t)
 {
     am_text_add(t, "\"task\":");
@@ -701,6 +752,7 @@ static void json_summary_fields(const automl_model *m, am_text *t)
     am_text_addf(t, "},\"n_rows\":%lld,\"n_features\":%lld,\"refit_fallback\":%s",
                  (long long)m->n_rows, (long long)am_featurizer_n_features(m->featurizer),
                  m->refit_fallback ? "true" : "false");
+    json_guardrails(m, t);
 }
 
 static automl_status finish_json(am_text *t, char **json)
@@ -734,6 +786,8 @@ static void json_schema(const automl_model *m, am_text *t)
         am_text_json_str(t, am_featurizer_input_name(m->featurizer, i));
         am_text_add(t, ",\"type\":");
         am_text_json_str(t, am_coltype_name(am_featurizer_input_type(m->featurizer, i)));
+        am_text_add(t, ",\"role\":");
+        am_text_json_str(t, am_role_name(am_featurizer_input_role(m->featurizer, i)));
         am_text_add(t, "}");
     }
     am_text_add(t, "],\"features\":[");

@@ -24,6 +24,7 @@ am_status am_api_read_for_model(const automl_model *m, const char *path, const c
     for (int32_t i = 0; i < n; i++) {
         force[i].name = am_featurizer_input_name(m->featurizer, i);
         force[i].type = am_featurizer_input_type(m->featurizer, i);
+        force[i].time_format = am_featurizer_input_time_format(m->featurizer, i);
     }
     am_csv_options opts = {0};
     opts.force = force;

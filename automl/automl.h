@@ -105,6 +105,10 @@ AUTOML_API void automl_session_free(automl_session *s);
  *   threads           threads to use, >= 1                 (default: all cores, at most 64)
  *   learner           estimator mode: train this one learner with fixed parameters
  *   max_bin           value bins per feature for the tree learners, 2..255      (default 255)
+ *   column_types      "name=type,..." with type numeric | category | boolean | datetime |
+ *                     text: overrides the inferred role of these columns (a number column
+ *                     as datetime holds epoch seconds)
+ *   drop              "a,b": columns the featurizer leaves out
  * AUTOML_ERR_ARG for an unknown key (the message suggests the nearest), AUTOML_ERR_CONFIG for a
  * bad value. The value is copied. */
 AUTOML_API automl_status automl_session_set(automl_session *s, const char *key, const char *value);
@@ -222,8 +226,20 @@ AUTOML_API int32_t automl_model_n_trials(const automl_model *m);
 AUTOML_API automl_status automl_model_trial(const automl_model *m, int32_t rank,
                                             automl_trial_info *out);
 
+/* The data report (guardrails): checks in a fixed order, each with a state "passed" (nothing
+ * to say), "done" (something was handled: columns imputed, dropped, encoded) or "alerted" (look
+ * at your data) and a one-line detail. Check names: missing_values, high_cardinality,
+ * identifier_columns, constant_columns, class_imbalance, target_leakage, duplicated_rows,
+ * validation_split, memory_estimate. Strings are owned by the model; AUTOML_ERR_ARG when i is
+ * out of range. */
+AUTOML_API int32_t automl_model_n_guardrails(const automl_model *m);
+AUTOML_API automl_status automl_model_guardrail(const automl_model *m, int32_t i,
+                                                const char **check, const char **state,
+                                                const char **detail);
+
 /* The fit summary: task, metric, best_score, best_learner, best_params, n_trials, exit_reason,
- * fit_seconds, phases {read, featurize, search, refit, save}, n_rows, n_features, leaderboard.
+ * fit_seconds, phases {read, featurize, search, refit, save}, n_rows, n_features, guardrails
+ * [{check, state, detail}], leaderboard.
  * Phases, fit_seconds and trial seconds are known only for a model fitted in this process
  * (0 / null after a load: model files hold no timings, so equal runs give equal bytes). Caller frees *json with automl_free. */
 AUTOML_API automl_status automl_model_summary_json(const automl_model *m, char **json);

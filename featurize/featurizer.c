@@ -1,58 +1,86 @@
-/* featurizer.c — the minimal featurizer: median imputation with missing indicators for numeric
- * columns, one-hot encoding for categorical ones, optional standardisation; or, for tree
- * learners, native output (one feature per column, missing kept as NaN).
+/* featurizer.c — from a typed frame to the dense matrix a learner family consumes.
  *
- * Output layout, per kept input column in frame order:
- *   number:   "<name>", then "<name>_missing" when the training rows had missing values;
- *   category: "<name>=<level>" per kept level (frame level order), then "<name>=<missing>" when
- *             the training rows had missing values, then "<name>=<unseen>" always.
- * Native layout: "<name>" alone for both; a category is written as the index of its level among
- * every level seen in the training rows (frame level order), NaN when missing or unseen.
- * Every statistic (median, kept levels, mean and sd) comes from the training rows only, so a
- * validation row can never leak into the features it is scored on. */
-#include "internal.h"
+ * Each input column has a role (roles.c, or its type as read when the caller gives none) and,
+ * from the role and the family, one or more encoders (encoder.h): for linear models and k-NN
+ * ("linear" family) numbers are imputed by the median with a missing indicator, categories
+ * one-hot encoded when they have few levels and target + frequency encoded when they have many,
+ * two-valued columns become one 0/1 feature, dates become calendar parts with cyclic encodings,
+ * text becomes hashed TF-IDF n-grams; every output is then standardised (or robustly scaled).
+ * Tree learners ("native" family) get numbers as they are, categories as level codes, dates as
+ * raw calendar parts, text hashed as above, missing values as NaN, and no scaling.
+ *
+ * Output layout: the kept inputs in frame order; each input's encoders in the order chosen
+ * below; each encoder's outputs in its own order. Every statistic comes from the training rows
+ * only, and target statistics for the training rows themselves are computed out of fold
+ * (am_featurizer_fit_transform), so no row's features have seen its own target.
+ *
+ * Fitting runs the inputs on several threads (each input is one thread's work, so nothing
+ * depends on the count); transform runs on one. */
+#include "encoder.h"
+#include "../automl/base/csv.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One-hot width cap per column: the most frequent levels keep their own slot, the rest share the
- * unseen slot. A crude guard against id-like columns until the featurization issue brings
- * frequency/target encodings. */
-#define MAX_ONEHOT_LEVELS 100
+/* Defaults of the limits in am_feat_options. */
+#define DEFAULT_ONEHOT_MAX AM_FEAT_ONEHOT_MAX
+#define DEFAULT_RARE_MIN AM_FEAT_RARE_MIN
+#define DEFAULT_TEXT_FEATURES 256
 /* Load-time bounds: far above what fit produces, low enough that nothing overflows. */
 #define LOAD_MAX_INPUTS ((uint64_t)1 << 24)
-#define LOAD_MAX_LEVELS ((uint64_t)1 << 24)
+#define LOAD_MAX_ENCODERS 4
+#define LOAD_MAX_WIDTH ((int64_t)1 << 24)
+
+enum { SCALE_NONE = 0, SCALE_STANDARD = 1, SCALE_ROBUST = 2 };
 
 typedef struct feat_input {
     char *name;
-    am_coltype type;   /* AM_COL_NUM or AM_COL_CAT */
-    double median;     /* number: replaces missing and non-finite values */
-    bool indicator;    /* number: a "<name>_missing" feature follows */
-    am_strset levels;  /* category: kept levels in slot order */
-    bool missing_slot; /* category: a "<name>=<missing>" slot follows the levels */
-    int64_t first;     /* its first output feature */
-    int64_t width;     /* how many output features it has */
+    am_coltype type;  /* as read at fit: the schema a transformed frame must match */
+    uint8_t time_format; /* AM_COL_TIME: how its dates were written (forced at predict time) */
+    am_role role;
+    am_encoder *enc[LOAD_MAX_ENCODERS];
+    int32_t n_enc;
+    int64_t first, width; /* its output columns */
 } feat_input;
 
 struct am_featurizer {
     feat_input *inputs;
     int32_t n_inputs;
-    bool standardize;
-    bool native;           /* one feature per input (so input i is feature i); no scaling */
-    int64_t n_features, cap_features;
-    char **names;          /* per feature */
-    double *center, *scale; /* per feature: output = (raw - center) / scale; 0 and 1 when not
-                               standardising, which leaves raw values bit for bit */
+    uint8_t scaling; /* SCALE_*: none for the native family */
+    bool native;
+    int64_t n_features;
+    const char **names;     /* per feature: the encoders' names (not owned) */
+    int32_t *n_categories;  /* per feature: category codes (native categorical), else 0 */
+    double *center, *scale; /* per feature: output = (encoded - center) / scale */
 };
+
+/* ---- the encoder registry ------------------------------------------------------------------ */
+
+static const am_encoder_type *const encoder_types[] = {
+    &am_enc_numeric,  &am_enc_native_numeric,     &am_enc_onehot, &am_enc_boolean,
+    &am_enc_target,   &am_enc_frequency,          &am_enc_date,   &am_enc_text,
+    &am_enc_native_categorical,
+};
+
+const am_encoder_type *am_encoder_find(const char *name)
+{
+    for (size_t i = 0; i < AM_COUNT(encoder_types); i++)
+        if (strcmp(encoder_types[i]->name, name) == 0)
+            return encoder_types[i];
+    return NULL;
+}
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
 static void input_fini(feat_input *in)
 {
     am_free(in->name);
-    am_strset_fini(&in->levels);
+    for (int32_t e = 0; e < in->n_enc; e++)
+        if (in->enc[e])
+            in->enc[e]->type->free(in->enc[e]);
+    memset(in, 0, sizeof(*in));
 }
 
 void am_featurizer_free(am_featurizer *fz)
@@ -61,61 +89,22 @@ void am_featurizer_free(am_featurizer *fz)
         return;
     for (int32_t i = 0; i < fz->n_inputs; i++)
         input_fini(&fz->inputs[i]);
-    for (int64_t j = 0; j < fz->n_features; j++)
-        am_free(fz->names[j]);
     am_free(fz->inputs);
     am_free(fz->names);
+    am_free(fz->n_categories);
     am_free(fz->center);
     am_free(fz->scale);
     am_free(fz);
 }
 
-static char *join3(const char *a, const char *b, const char *c)
+static am_status check_rows(const am_frame *f, const int64_t *rows, int64_t n, const char *who,
+                            am_diag *d)
 {
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = am_malloc(la + lb + lc + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb);
-        memcpy(s + la + lb, c, lc + 1);
-    }
-    return s;
-}
-
-/* Appends one output feature; the scale of a constant column stays 1 so it is only centred. */
-static bool push_feature(am_featurizer *fz, char *name, double mean, double sd)
-{
-    if (!name)
-        return false;
-    if (fz->n_features == fz->cap_features) {
-        int64_t cap = fz->cap_features ? fz->cap_features * 2 : 16;
-        char **names = am_realloc(fz->names, (size_t)cap * sizeof(char *));
-        if (names)
-            fz->names = names;
-        double *center = am_realloc(fz->center, (size_t)cap * sizeof(double));
-        if (center)
-            fz->center = center;
-        double *scale = am_realloc(fz->scale, (size_t)cap * sizeof(double));
-        if (scale)
-            fz->scale = scale;
-        if (!names || !center || !scale) {
-            am_free(name);
-            return false;
-        }
-        fz->cap_features = cap;
-    }
-    int64_t j = fz->n_features++;
-    fz->names[j] = name;
-    fz->center[j] = fz->standardize ? mean : 0.0;
-    fz->scale[j] = fz->standardize && isfinite(sd) && sd > 0 ? sd : 1.0;
-    return true;
-}
-
-/* Mean and population sd of a 0/1 feature that is 1 in `count` of n rows. */
-static bool push_indicator(am_featurizer *fz, char *name, int64_t count, int64_t n)
-{
-    double p = (double)count / (double)n;
-    return push_feature(fz, name, p, sqrt(p * (1.0 - p)));
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i] < 0 || rows[i] >= f->n_rows || (i > 0 && rows[i] <= rows[i - 1]))
+            return am_fail(d, AM_ERR_ARG, "%s: row index %lld out of range or out of order",
+                           who, (long long)rows[i]);
+    return AM_OK;
 }
 
 /* A list of column names for one warning, cut short (with a count) when it gets long. */
@@ -138,396 +127,428 @@ static void name_list_add(name_list *l, const char *name)
     l->count++;
 }
 
-/* "date/time columns "a", "b" (and 2 more)" */
-static void name_list_say(const name_list *l, const char *what, char *buf, size_t size)
+static void warn_empty(const am_logger *log, const name_list *empty)
 {
-    int k = snprintf(buf, size, "%s column%s %s", what, l->count == 1 ? "" : "s", l->text);
-    if (l->omitted > 0 && k > 0 && (size_t)k < size)
-        snprintf(buf + k, size - (size_t)k, " (and %lld more)", (long long)l->omitted);
+    if (empty->count == 0)
+        return;
+    am_log(log, AM_LOG_WARN, "dropping column%s %s%s: %s no value in the training rows",
+           empty->count == 1 ? "" : "s", empty->text, empty->omitted > 0 ? " (and more)" : "",
+           empty->count == 1 ? "it has" : "they have");
 }
 
-/* ---- fitting numeric columns -------------------------------------------------------------- */
+/* ---- choosing encoders ------------------------------------------------------------------- */
 
-static void swap_d(double *a, double *b)
+/* The role a column has when the caller gives no roles: its type as read. */
+static am_role role_of_type(am_coltype t)
 {
-    double t = *a;
-    *a = *b;
-    *b = t;
+    switch (t) {
+    case AM_COL_NUM: return AM_ROLE_NUMERIC;
+    case AM_COL_CAT: return AM_ROLE_CATEGORICAL;
+    case AM_COL_TEXT: return AM_ROLE_TEXT;
+    case AM_COL_TIME: return AM_ROLE_DATETIME;
+    }
+    return AM_ROLE_DROPPED;
 }
 
-/* The k-th smallest (0-based) of a[0..n), reordering a so that a[k..n) >= it. Three-way
- * partitioning keeps long runs of equal values (a column of mostly zeros) linear; a pivot drawn
- * from a fixed-seed generator keeps sorted or hostile orders from going quadratic while the
- * result stays deterministic (and the value does not depend on the pivots anyway). */
-static double select_kth(double *a, int64_t n, int64_t k, am_rng *rng)
+/* Whether the training rows hold some value of c. */
+static bool has_value(const am_column *c, const int64_t *rows, int64_t n)
 {
-    int64_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-        double p = a[lo + am_rng_below(rng, hi - lo)];
-        int64_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            if (a[i] < p)
-                swap_d(&a[lt++], &a[i++]);
-            else if (a[i] > p)
-                swap_d(&a[i], &a[--gt]);
-            else
-                i++;
-        }
-        if (k < lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        if (c->type == AM_COL_NUM || c->type == AM_COL_TIME ? isfinite(c->num[r])
+                                                            : c->codes[r] >= 0)
+            return true;
+    }
+    return false;
+}
+
+/* Levels of a categorical column seen in at least rare_min training rows. -1 when out of
+ * memory. */
+static int64_t common_levels(const am_column *c, const int64_t *rows, int64_t n, int32_t rare_min)
+{
+    int64_t *count = am_calloc((size_t)AM_MAX(c->levels.n, 1), sizeof(int64_t));
+    if (!count)
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        if (c->codes[rows[i]] >= 0)
+            count[c->codes[rows[i]]]++;
+    int64_t k = 0;
+    for (int32_t l = 0; l < c->levels.n; l++)
+        k += count[l] >= rare_min;
+    am_free(count);
+    return k;
+}
+
+/* The encoders of one input (at most LOAD_MAX_ENCODERS), by role and family. Returns how many;
+ * -1 when out of memory. */
+static int32_t choose_encoders(const am_column *c, am_role role, const int64_t *rows, int64_t n,
+                               const am_feat_options *o, const am_encoder_type **out)
+{
+    bool native = o->native;
+    switch (role) {
+    case AM_ROLE_NUMERIC:
+        out[0] = native ? &am_enc_native_numeric : &am_enc_numeric;
+        return 1;
+    case AM_ROLE_BOOLEAN:
+        if (c->type == AM_COL_NUM)
+            out[0] = native ? &am_enc_native_numeric : &am_enc_numeric;
         else
-            return p;
-    }
-    return a[k];
-}
-
-/* The mean of the k-th and last-th smallest (0-based; last is k or k + 1) of a[0..n),
- * reordering a. */
-static double middle_of(double *a, int64_t n, int64_t k, int64_t last, am_rng *rng)
-{
-    double lo = select_kth(a, n, k, rng);
-    if (last == k)
-        return lo;
-    double hi = a[k + 1];
-    for (int64_t i = k + 2; i < n; i++)
-        hi = AM_MIN(hi, a[i]);
-    return 0.5 * lo + 0.5 * hi; /* halves first: no overflow near DBL_MAX */
-}
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-/* Columns shorter than this go straight to quickselect; longer ones are bracketed by a sample
- * of MEDIAN_SAMPLE values first. The bracket reaches MEDIAN_REACH sample ranks either side of
- * the middle: about 3.5 standard deviations of the middle's rank in the sample, so it misses
- * about once in a thousand columns and holds about 8 % of the values. */
-enum { MEDIAN_DIRECT = 8192, MEDIAN_SAMPLE = 2048, MEDIAN_REACH = 80 };
-
-/* Median of a[0..n) (finite values, n > 0), leaving a as it is; buf: n doubles of scratch.
- * Quickselect's three-way partition costs a mispredicted branch per value and pass, the
- * featurizer's largest cost on tall tables. Instead, two values of a sorted random sample
- * bracket the middle ranks, one branch-free pass counts the values below the bracket and
- * copies those inside it to buf, and quickselect finishes on that small part. When the middle
- * ranks fall outside the bracket it starts again by quickselect on a copy of the whole. The
- * value does not depend on the sample (a fixed seed keeps the work deterministic too). */
-static double median_of(const double *a, int64_t n, double *buf)
-{
-    am_rng rng;
-    am_rng_seed(&rng, 0x6d656469616eull);
-    if (n >= MEDIAN_DIRECT) {
-        double sample[MEDIAN_SAMPLE];
-        for (int i = 0; i < MEDIAN_SAMPLE; i++)
-            sample[i] = a[am_rng_below(&rng, n)];
-        qsort(sample, MEDIAN_SAMPLE, sizeof(double), cmp_double);
-        double lo = sample[MEDIAN_SAMPLE / 2 - MEDIAN_REACH];
-        double hi = sample[MEDIAN_SAMPLE / 2 + MEDIAN_REACH];
-        int64_t below = 0, inside = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double v = a[i];
-            buf[inside] = v;
-            inside += (v >= lo) & (v <= hi);
-            below += v < lo;
+            out[0] = native ? &am_enc_native_categorical : &am_enc_boolean;
+        return 1;
+    case AM_ROLE_CATEGORICAL: {
+        if (native) {
+            out[0] = &am_enc_native_categorical;
+            return 1;
         }
-        int64_t k = (n - 1) / 2 - below, last = n / 2 - below; /* the middle ranks in buf */
-        if (k >= 0 && last < inside)
-            return middle_of(buf, inside, k, last, &rng);
+        int32_t onehot_max = o->onehot_max_levels > 0 ? o->onehot_max_levels : DEFAULT_ONEHOT_MAX;
+        int32_t rare_min = o->rare_min_count > 0 ? o->rare_min_count : DEFAULT_RARE_MIN;
+        int64_t k = common_levels(c, rows, n, rare_min);
+        if (k < 0)
+            return -1;
+        if (k <= onehot_max || !o->y) {
+            out[0] = &am_enc_onehot; /* without a target, one-hot keeps the most frequent */
+            return 1;
+        }
+        out[0] = &am_enc_target;
+        out[1] = &am_enc_frequency;
+        return 2;
     }
-    memcpy(buf, a, (size_t)n * sizeof(double));
-    return middle_of(buf, n, (n - 1) / 2, n / 2, &rng);
+    case AM_ROLE_DATETIME:
+        out[0] = &am_enc_date;
+        return 1;
+    case AM_ROLE_TEXT:
+        out[0] = &am_enc_text;
+        return 1;
+    case AM_ROLE_DROPPED:
+        break;
+    }
+    return 0;
 }
 
-/* Sum of v[0..m) in four interleaved partial sums combined in a fixed order (deterministic, and
- * not held up by the latency of each addition), with the smallest and largest value. */
-static double sum_min_max(const double *v, int64_t m, double *vmin, double *vmax)
+/* A per-column seed: the run's seed mixed with the column's name (not its position, so that
+ * reordering the columns of a file changes nothing). */
+static uint64_t column_seed(uint64_t seed, const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return seed ^ h;
+}
+
+/* ---- fit --------------------------------------------------------------------------------- */
+
+/* What fitting one input needs besides the input itself. */
+typedef struct fit_job {
+    const am_frame *f;
+    int32_t col;
+    const am_encoder_type *types[LOAD_MAX_ENCODERS];
+    int32_t n_types;
+    am_status st;
+    am_diag d;
+} fit_job;
+
+static am_status fit_input(feat_input *in, fit_job *job, const int64_t *rows, int64_t n,
+                           const am_feat_options *o)
+{
+    const am_column *c = &job->f->cols[job->col];
+    am_enc_fit_args a = {.frame = job->f, .col = c, .rows = rows, .n_rows = n, .y = o->y,
+                         .task = o->task, .n_classes = o->n_classes, .opts = o,
+                         .seed = column_seed(o->seed, c->name)};
+    for (int32_t e = 0; e < job->n_types; e++) {
+        am_status st = job->types[e]->fit(&a, &in->enc[e], &job->d);
+        if (st != AM_OK)
+            return st;
+        in->n_enc++;
+        in->width += in->enc[e]->width;
+    }
+    return AM_OK;
+}
+
+/* Decides the kept inputs and their encoders (fz->inputs, not yet fitted: n_enc 0) into jobs.
+ * Returns the count in *n_jobs. */
+static am_status plan_inputs(am_featurizer *fz, const am_frame *f, int32_t target_col,
+                             const int64_t *rows, int64_t n, const am_feat_options *o,
+                             const am_logger *log, fit_job *jobs, int32_t *n_jobs, am_diag *d)
+{
+    name_list empty = {0};
+    int32_t k = 0;
+    for (int32_t j = 0; j < f->n_cols; j++) {
+        const am_column *c = &f->cols[j];
+        am_role role = j == target_col ? AM_ROLE_DROPPED
+                       : o->roles     ? o->roles[j].role
+                                      : role_of_type(c->type);
+        if (role == AM_ROLE_DROPPED)
+            continue;
+        if (!has_value(c, rows, n)) {
+            name_list_add(&empty, c->name);
+            continue;
+        }
+        fit_job *job = &jobs[k];
+        job->f = f;
+        job->col = j;
+        job->n_types = choose_encoders(c, role, rows, n, o, job->types);
+        if (job->n_types < 0)
+            return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        feat_input *in = &fz->inputs[k];
+        in->name = am_strdup(c->name);
+        in->type = c->type;
+        in->time_format = c->type == AM_COL_TIME ? c->time_format : 0;
+        in->role = role;
+        fz->n_inputs = ++k;
+        if (!in->name)
+            return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+    }
+    warn_empty(log, &empty);
+    if (k == 0)
+        return am_feat_fail(d, AM_ERR_DATA, f, 0, NULL, "no feature column is left: every column "
+                            "is the target, was dropped, or has no value in the training rows");
+    *n_jobs = k;
+    return AM_OK;
+}
+
+/* Lays the fitted inputs' outputs side by side: first columns, names, category counts. */
+static am_status lay_out(am_featurizer *fz, am_diag *d)
+{
+    int64_t total = 0;
+    for (int32_t i = 0; i < fz->n_inputs; i++) {
+        fz->inputs[i].first = total;
+        total += fz->inputs[i].width;
+    }
+    fz->n_features = total;
+    size_t m = (size_t)AM_MAX(total, 1);
+    fz->names = am_calloc(m, sizeof(char *));
+    fz->n_categories = am_calloc(m, sizeof(int32_t));
+    fz->center = am_calloc(m, sizeof(double));
+    fz->scale = am_malloc_array(m, sizeof(double));
+    if (!fz->names || !fz->n_categories || !fz->center || !fz->scale)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for %lld feature names", (long long)total);
+    for (int64_t j = 0; j < total; j++)
+        fz->scale[j] = 1.0;
+    for (int32_t i = 0; i < fz->n_inputs; i++) {
+        const feat_input *in = &fz->inputs[i];
+        int64_t j = in->first;
+        for (int32_t e = 0; e < in->n_enc; e++)
+            for (int64_t k = 0; k < in->enc[e]->width; k++, j++) {
+                fz->names[j] = in->enc[e]->names[k];
+                fz->n_categories[j] = in->enc[e]->n_categories ? in->enc[e]->n_categories[k] : 0;
+            }
+    }
+    return AM_OK;
+}
+
+/* ---- scaling ------------------------------------------------------------------------------ */
+
+/* Mean and population sd of v[0..n), with deviations scaled by the largest one so values near
+ * 1e200 do not overflow. */
+static void mean_sd(const double *v, int64_t n, double *mean_out, double *sd_out)
 {
     double s[4] = {0, 0, 0, 0}, lo = v[0], hi = v[0];
-    for (int64_t i = 0; i < m; i++) {
+    for (int64_t i = 0; i < n; i++) {
         s[i & 3] += v[i];
         lo = AM_MIN(lo, v[i]);
         hi = AM_MAX(hi, v[i]);
     }
-    *vmin = lo;
-    *vmax = hi;
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-/* Sum of ((v_i - mean) * inv)^2 over v[0..m), in four partial sums like sum_min_max's. */
-static double scaled_squares(const double *v, int64_t m, double mean, double inv)
-{
-    double s[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < m; i++) {
-        double z = (v[i] - mean) * inv;
-        s[i & 3] += z * z;
-    }
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-/* Mean and population sd of the imputed column: the m finite values v (m > 0) and n - m copies
- * of fill. Deviations are scaled by the largest one before squaring, so values near 1e200 do
- * not overflow to inf. */
-static void numeric_moments(const double *v, int64_t m, int64_t n, double fill, double *mean_out,
-                            double *sd_out)
-{
-    double n_fill = (double)(n - m), vmin, vmax;
-    double mean = (sum_min_max(v, m, &vmin, &vmax) + n_fill * fill) / (double)n;
+    double mean = ((s[0] + s[1]) + (s[2] + s[3])) / (double)n;
     if (!isfinite(mean)) { /* the sum overflowed: average halved values instead */
-        mean = n_fill * (0.5 * fill) / (double)n;
-        for (int64_t i = 0; i < m; i++)
+        mean = 0.0;
+        for (int64_t i = 0; i < n; i++)
             mean += (0.5 * v[i]) / (double)n;
         mean = isfinite(2.0 * mean) ? 2.0 * mean : 0.0;
     }
-    double big = AM_MAX(AM_MAX(vmax - mean, mean - vmin), fabs(fill - mean));
-    double sd = 0.0;
+    double big = AM_MAX(hi - mean, mean - lo), sd = 0.0;
     if (big > 0.0 && isfinite(big)) {
-        double inv = 1.0 / big, zf = (fill - mean) * inv;
-        sd = big * sqrt((scaled_squares(v, m, mean, inv) + n_fill * zf * zf) / (double)n);
+        double q[4] = {0, 0, 0, 0}, inv = 1.0 / big;
+        for (int64_t i = 0; i < n; i++) {
+            double z = (v[i] - mean) * inv;
+            q[i & 3] += z * z;
+        }
+        sd = big * sqrt(((q[0] + q[1]) + (q[2] + q[3])) / (double)n);
     }
     *mean_out = mean;
     *sd_out = sd;
 }
 
-/* What a numeric column's training rows give the featurizer. */
-typedef struct numeric_stats {
-    bool has_value;    /* some training row holds a finite value */
-    int64_t n_missing; /* rows that do not: an indicator feature follows when > 0 */
-    double median, mean, sd;
-} numeric_stats;
-
-/* The statistics of one numeric column over the training rows (scratch: 2 n doubles). Native
- * output needs none but whether there is a value. */
-static numeric_stats numeric_column_stats(const am_column *c, const int64_t *rows, int64_t n,
-                                          bool native, bool standardize, double *scratch)
+/* Centre and scale of one training output column (scratch: n doubles, for the robust
+ * quantiles). A column without spread is only centred. */
+static void column_scaling(const double *v, int64_t n, uint8_t mode, double *scratch,
+                           double *center, double *scale)
 {
-    numeric_stats st = {0};
-    int64_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double v = c->num[rows[i]];
-        if (isfinite(v))
-            scratch[m++] = v;
-    }
-    st.has_value = m > 0;
-    if (m == 0 || native)
-        return st;
-    st.median = median_of(scratch, m, scratch + n);
-    st.n_missing = n - m;
-    if (standardize)
-        numeric_moments(scratch, m, n, st.median, &st.mean, &st.sd);
-    return st;
+    double mean, sd;
+    mean_sd(v, n, &mean, &sd);
+    *center = mean;
+    *scale = isfinite(sd) && sd > 0 ? sd : 1.0;
+    if (mode != SCALE_ROBUST)
+        return;
+    memcpy(scratch, v, (size_t)n * sizeof(double));
+    double med = am_feat_quantile(scratch, n, 0.5);
+    double q1 = am_feat_quantile(scratch, n, 0.25), q3 = am_feat_quantile(scratch, n, 0.75);
+    *center = med;
+    if (isfinite(q3 - q1) && q3 - q1 > 0)
+        *scale = q3 - q1; /* else the sd (or 1), as a column of mostly one value needs */
 }
 
-/* Every numeric column's statistics (stats[j] for column j; others untouched), columns shared
- * out among threads: each is computed as it would be alone, so the result does not depend on
- * the thread count. false when out of memory. */
-static bool all_numeric_stats(const am_frame *f, int32_t target_col, const int64_t *rows,
-                              int64_t n, bool native, bool standardize, int32_t n_threads,
-                              numeric_stats *stats)
+/* Fits the scaling on the training matrix x and applies it in place. false when out of memory. */
+static bool fit_scaling(am_featurizer *fz, am_matrix *x, int32_t n_threads)
 {
+    if (fz->scaling == SCALE_NONE)
+        return true;
     bool failed = false;
-    int nt = (int)AM_MAX(1, AM_MIN(n_threads, f->n_cols));
+    int nt = (int)AM_MAX(1, AM_MIN((int64_t)n_threads, fz->n_features));
 #pragma omp parallel num_threads(nt) reduction(|| : failed)
     {
-        double *scratch = am_malloc_array((size_t)n, 2 * sizeof(double));
-        failed = !scratch;
-#pragma omp for schedule(dynamic, 1)
-        for (int32_t j = 0; j < f->n_cols; j++)
-            if (scratch && j != target_col && f->cols[j].type == AM_COL_NUM)
-                stats[j] = numeric_column_stats(&f->cols[j], rows, n, native, standardize,
-                                                scratch);
+        double *scratch = fz->scaling == SCALE_ROBUST
+                              ? am_malloc_array((size_t)x->n_rows, sizeof(double))
+                              : NULL;
+        failed = fz->scaling == SCALE_ROBUST && !scratch;
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t j = 0; j < fz->n_features; j++) {
+            if (failed)
+                continue;
+            double *col = x->data + j * x->ld;
+            column_scaling(col, x->n_rows, fz->scaling, scratch, &fz->center[j], &fz->scale[j]);
+            for (int64_t i = 0; i < x->n_rows; i++)
+                col[i] = (col[i] - fz->center[j]) / fz->scale[j];
+        }
         am_free(scratch);
     }
     return !failed;
 }
 
-/* Fits a numeric input from its statistics; false in *has_value when the training rows hold
- * no finite value. */
-static am_status fit_numeric(am_featurizer *fz, feat_input *in, const am_column *c, int64_t n,
-                             const numeric_stats *ns, bool *has_value, am_diag *d)
+/* ---- transform --------------------------------------------------------------------------- */
+
+/* Output column pointers of one encoder of an input. */
+static void encoder_columns(const feat_input *in, int32_t e, am_matrix *out, double **cols)
 {
-    *has_value = ns->has_value;
-    if (!ns->has_value)
-        return AM_OK;
-    if (fz->native) /* values pass through as they are: nothing to learn */
-        return push_feature(fz, am_strdup(c->name), 0.0, 1.0)
-                   ? AM_OK
-                   : am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
-                             c->name);
-    in->median = ns->median;
-    in->indicator = ns->n_missing > 0;
-    if (!push_feature(fz, am_strdup(c->name), ns->mean, ns->sd) ||
-        (in->indicator && !push_indicator(fz, join3(c->name, "_missing", ""), ns->n_missing, n)))
-        return am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
-                       c->name);
-    return AM_OK;
+    int64_t j = in->first;
+    for (int32_t k = 0; k < e; k++)
+        j += in->enc[k]->width;
+    for (int64_t k = 0; k < in->enc[e]->width; k++)
+        cols[k] = out->data + (j + k) * out->ld;
 }
 
-/* ---- fitting categorical columns ---------------------------------------------------------- */
-
-typedef struct level_count {
-    int32_t code;
-    int64_t count;
-} level_count;
-
-static int cmp_by_count(const void *a, const void *b)
+/* Writes input i's encodings of rows into out; train: the training rows of the fit, with the
+ * out-of-fold encodings where an encoder has them. */
+static am_status encode_input(const feat_input *in, const am_column *c, const int64_t *rows,
+                              int64_t n, const am_enc_fit_args *train, am_matrix *out)
 {
-    const level_count *x = a, *y = b;
-    if (x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    return (x->code > y->code) - (x->code < y->code);
-}
-
-static int cmp_by_code(const void *a, const void *b)
-{
-    const level_count *x = a, *y = b;
-    return (x->code > y->code) - (x->code < y->code);
-}
-
-/* Keeps the levels seen in the training rows, at most MAX_ONEHOT_LEVELS of them (most frequent,
- * ties by level order), in level order; returns how many in *k. */
-static void choose_levels(level_count *seen, int64_t n_seen, int64_t *k)
-{
-    if (n_seen > MAX_ONEHOT_LEVELS) {
-        qsort(seen, (size_t)n_seen, sizeof(level_count), cmp_by_count);
-        n_seen = MAX_ONEHOT_LEVELS;
-        qsort(seen, (size_t)n_seen, sizeof(level_count), cmp_by_code);
-    }
-    *k = n_seen;
-}
-
-static am_status push_level_features(am_featurizer *fz, feat_input *in, const am_column *c,
-                                     const level_count *kept, int64_t k, int64_t n_missing,
-                                     int64_t n)
-{
-    int64_t in_kept = 0;
-    for (int64_t s = 0; s < k; s++) {
-        const char *level = c->levels.items[kept[s].code];
-        if (am_strset_add(&in->levels, level, strlen(level)) != (int32_t)s ||
-            !push_indicator(fz, join3(c->name, "=", level), kept[s].count, n))
-            return AM_ERR_NOMEM;
-        in_kept += kept[s].count;
-    }
-    in->missing_slot = n_missing > 0;
-    if (in->missing_slot && !push_indicator(fz, join3(c->name, "=<missing>", ""), n_missing, n))
+    int64_t max_w = 0;
+    for (int32_t e = 0; e < in->n_enc; e++)
+        max_w = AM_MAX(max_w, in->enc[e]->width);
+    double **cols = am_malloc_array((size_t)AM_MAX(max_w, 1), sizeof(double *));
+    if (!cols)
         return AM_ERR_NOMEM;
-    if (!push_indicator(fz, join3(c->name, "=<unseen>", ""), n - in_kept - n_missing, n))
-        return AM_ERR_NOMEM;
-    return AM_OK;
-}
-
-/* Native: every seen level keeps its code (no cap: trees group rare levels themselves), in level
- * order, and the column is one feature holding that code. */
-static am_status push_native_levels(am_featurizer *fz, feat_input *in, const am_column *c,
-                                    const level_count *seen, int64_t n_seen)
-{
-    for (int64_t s = 0; s < n_seen; s++) {
-        const char *level = c->levels.items[seen[s].code];
-        if (am_strset_add(&in->levels, level, strlen(level)) != (int32_t)s)
-            return AM_ERR_NOMEM;
-    }
-    return push_feature(fz, am_strdup(c->name), 0.0, 1.0) ? AM_OK : AM_ERR_NOMEM;
-}
-
-static am_status fit_categorical(am_featurizer *fz, feat_input *in, const am_column *c,
-                                 const int64_t *rows, int64_t n, bool *has_value, am_diag *d)
-{
-    int32_t n_levels = c->levels.n;
-    size_t alloc = (size_t)(n_levels > 0 ? n_levels : 1);
-    int64_t *counts = am_calloc(alloc, sizeof(int64_t));
-    level_count *seen = am_malloc_array(alloc, sizeof(level_count));
-    am_status st = AM_OK;
-    if (!counts || !seen) {
-        st = AM_ERR_NOMEM;
-        goto cleanup;
-    }
-    int64_t n_missing = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t code = c->codes[rows[i]];
-        if (code < 0)
-            n_missing++;
+    for (int32_t e = 0; e < in->n_enc; e++) {
+        const am_encoder *enc = in->enc[e];
+        encoder_columns(in, e, out, cols);
+        if (train && enc->type->transform_train)
+            enc->type->transform_train(enc, train, cols);
         else
-            counts[code]++;
+            enc->type->transform(enc, c, rows, n, cols);
     }
-    int64_t n_seen = 0;
-    for (int32_t l = 0; l < n_levels; l++)
-        if (counts[l] > 0)
-            seen[n_seen++] = (level_count){l, counts[l]};
-    *has_value = n_seen > 0;
-    if (n_seen > 0 && fz->native) {
-        st = push_native_levels(fz, in, c, seen, n_seen);
-    } else if (n_seen > 0) {
-        int64_t k = 0;
-        choose_levels(seen, n_seen, &k);
-        st = push_level_features(fz, in, c, seen, k, n_missing, n);
-    }
-cleanup:
-    am_free(seen);
-    am_free(counts);
+    am_free(cols);
+    return AM_OK;
+}
+
+/* The training matrix: every input's out-of-fold or plain encodings, inputs on threads. */
+static am_status encode_training(const am_featurizer *fz, const fit_job *jobs,
+                                 const int64_t *rows, int64_t n, const am_feat_options *o,
+                                 am_matrix *x, am_diag *d)
+{
+    am_status st = am_matrix_new(x, n, fz->n_features, d);
     if (st != AM_OK)
-        return am_fail(d, AM_ERR_NOMEM, "out of memory for the features of column \"%s\"",
-                       c->name);
+        return st;
+    bool failed = false;
+    int nt = (int)AM_MAX(1, AM_MIN(o->n_threads, fz->n_inputs));
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(|| : failed)
+    for (int32_t i = 0; i < fz->n_inputs; i++) {
+        const am_column *c = &jobs[i].f->cols[jobs[i].col];
+        am_enc_fit_args a = {.frame = jobs[i].f, .col = c, .rows = rows, .n_rows = n,
+                             .y = o->y, .task = o->task, .n_classes = o->n_classes, .opts = o,
+                             .seed = column_seed(o->seed, c->name)};
+        failed = encode_input(&fz->inputs[i], c, rows, n, &a, x) != AM_OK;
+    }
+    if (failed) {
+        am_matrix_fini(x);
+        return am_fail(d, AM_ERR_NOMEM, "out of memory encoding the training rows");
+    }
     return AM_OK;
 }
 
-/* ---- fit -------------------------------------------------------------------------------- */
+/* ---- the entry points of fitting --------------------------------------------------------- */
 
-static am_status check_rows(const am_frame *f, const int64_t *rows, int64_t n, const char *who,
-                            am_diag *d)
+static am_status fit_args_check(const am_frame *f, int32_t target_col, const int64_t *rows,
+                                int64_t n_rows, const am_feat_options *o, am_diag *d)
 {
-    for (int64_t i = 0; i < n; i++)
-        if (rows[i] < 0 || rows[i] >= f->n_rows)
-            return am_fail(d, AM_ERR_ARG, "%s: row index %lld out of range", who,
-                           (long long)rows[i]);
-    return AM_OK;
+    if (!f || !rows || n_rows <= 0 || target_col < -1 || target_col >= f->n_cols || !o)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: bad arguments");
+    bool classes_ok = o->task == AM_TASK_REGRESSION ? o->n_classes == 0 : o->n_classes >= 2;
+    if (o->y && !classes_ok)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: the target's task and classes "
+                       "disagree");
+    return check_rows(f, rows, n_rows, "am_featurizer_fit", d);
 }
 
-static void warn_dropped(const am_logger *log, const name_list *time, const name_list *text,
-                         const name_list *empty)
+am_status am_featurizer_fit_transform(const am_frame *f, int32_t target_col, const int64_t *rows,
+                                      int64_t n_rows, const am_feat_options *opts,
+                                      const am_logger *log, am_featurizer **out, am_matrix *x,
+                                      am_diag *d)
 {
-    char a[512], b[512];
-    if (time->count > 0 || text->count > 0) {
-        if (time->count > 0)
-            name_list_say(time, "date/time", a, sizeof(a));
-        if (text->count > 0)
-            name_list_say(text, "text", b, sizeof(b));
-        am_log(log, AM_LOG_WARN, "dropping %s%s%s until featurization supports them",
-               time->count > 0 ? a : "", time->count > 0 && text->count > 0 ? " and " : "",
-               text->count > 0 ? b : "");
+    if (!out)
+        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: NULL output");
+    *out = NULL;
+    if (x)
+        memset(x, 0, sizeof(*x));
+    am_feat_options o = opts ? *opts : (am_feat_options){0};
+    o.n_threads = AM_MAX(o.n_threads, 1);
+    am_status st = fit_args_check(f, target_col, rows, n_rows, &o, d);
+    if (st != AM_OK)
+        return st;
+    am_featurizer *fz = am_calloc(1, sizeof(*fz));
+    fit_job *jobs = am_calloc((size_t)AM_MAX(f->n_cols, 1), sizeof(fit_job));
+    if (!fz || !jobs ||
+        !(fz->inputs = am_calloc((size_t)AM_MAX(f->n_cols, 1), sizeof(feat_input)))) {
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+        goto fail;
     }
-    if (empty->count > 0) {
-        name_list_say(empty, "", a, sizeof(a));
-        am_log(log, AM_LOG_WARN, "dropping%s: %s no value in the training rows", a,
-               empty->count == 1 ? "it has" : "they have");
-    }
-}
-
-/* Fits one column into fz->inputs[fz->n_inputs] (kept when it has a value). */
-static am_status fit_column(am_featurizer *fz, const am_column *c, const int64_t *rows,
-                            int64_t n, const numeric_stats *ns, name_list *empty, am_diag *d)
-{
-    feat_input *in = &fz->inputs[fz->n_inputs];
-    memset(in, 0, sizeof(*in));
-    am_strset_init(&in->levels);
-    in->type = c->type;
-    in->first = fz->n_features;
-    in->name = am_strdup(c->name);
-    if (!in->name)
-        return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
-    bool has_value = false;
-    am_status st = c->type == AM_COL_NUM
-                       ? fit_numeric(fz, in, c, n, ns, &has_value, d)
-                       : fit_categorical(fz, in, c, rows, n, &has_value, d);
-    if (st == AM_OK && has_value) {
-        in->width = fz->n_features - in->first;
-        fz->n_inputs++;
-        return AM_OK;
-    }
+    fz->native = o.native;
+    fz->scaling = o.native || !o.standardize ? SCALE_NONE
+                  : o.robust_scale         ? SCALE_ROBUST
+                                           : SCALE_STANDARD;
+    int32_t n_jobs = 0;
+    st = plan_inputs(fz, f, target_col, rows, n_rows, &o, log, jobs, &n_jobs, d);
+    if (st != AM_OK)
+        goto fail;
+    int nt = (int)AM_MAX(1, AM_MIN(o.n_threads, n_jobs));
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int32_t i = 0; i < n_jobs; i++)
+        jobs[i].st = fit_input(&fz->inputs[i], &jobs[i], rows, n_rows, &o);
+    for (int32_t i = 0; i < n_jobs; i++)
+        if (jobs[i].st != AM_OK) { /* the first failing input, in frame order */
+            if (d)
+                *d = jobs[i].d;
+            st = jobs[i].st;
+            goto fail;
+        }
+    st = lay_out(fz, d);
+    am_matrix train = {0};
     if (st == AM_OK)
-        name_list_add(empty, c->name);
-    input_fini(in);
+        st = encode_training(fz, jobs, rows, n_rows, &o, &train, d);
+    if (st == AM_OK && !fit_scaling(fz, &train, o.n_threads))
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory scaling the features");
+    if (st != AM_OK) {
+        am_matrix_fini(&train);
+        goto fail;
+    }
+    if (x)
+        *x = train;
+    else
+        am_matrix_fini(&train);
+    am_free(jobs);
+    *out = fz;
+    return AM_OK;
+fail:
+    am_free(jobs);
+    am_featurizer_free(fz);
     return st;
 }
 
@@ -535,65 +556,20 @@ am_status am_featurizer_fit(const am_frame *f, int32_t target_col, const int64_t
                             int64_t n_rows, const am_feat_options *opts, const am_logger *log,
                             am_featurizer **out, am_diag *d)
 {
-    if (!out)
-        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: NULL output");
-    *out = NULL;
-    if (!f || !rows || n_rows <= 0 || target_col < -1 || target_col >= f->n_cols)
-        return am_fail(d, AM_ERR_ARG, "am_featurizer_fit: bad arguments");
-    am_status st = check_rows(f, rows, n_rows, "am_featurizer_fit", d);
-    if (st != AM_OK)
-        return st;
-    am_featurizer *fz = am_calloc(1, sizeof(*fz));
-    numeric_stats *stats = am_calloc((size_t)AM_MAX(f->n_cols, 1), sizeof(numeric_stats));
-    if (!fz || !stats ||
-        !(fz->inputs = am_calloc((size_t)(f->n_cols > 0 ? f->n_cols : 1), sizeof(feat_input)))) {
-        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
-        goto fail;
-    }
-    fz->native = opts && opts->native;
-    fz->standardize = opts && opts->standardize && !fz->native;
-    if (!all_numeric_stats(f, target_col, rows, n_rows, fz->native, fz->standardize,
-                           opts ? opts->n_threads : 1, stats)) {
-        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
-        goto fail;
-    }
-    name_list time = {0}, text = {0}, empty = {0};
-    for (int32_t j = 0; j < f->n_cols && st == AM_OK; j++) {
-        const am_column *c = &f->cols[j];
-        if (j == target_col)
-            continue;
-        if (c->type == AM_COL_TIME)
-            name_list_add(&time, c->name);
-        else if (c->type == AM_COL_TEXT)
-            name_list_add(&text, c->name);
-        else if (c->type == AM_COL_NUM || c->type == AM_COL_CAT)
-            st = fit_column(fz, c, rows, n_rows, &stats[j], &empty, d);
-    }
-    if (st != AM_OK)
-        goto fail;
-    warn_dropped(log, &time, &text, &empty);
-    if (fz->n_inputs == 0) {
-        st = am_feat_fail(d, AM_ERR_DATA, f, 0, NULL, "no feature column is left: every column "
-                          "is the target, was dropped, or has no value in the training rows");
-        goto fail;
-    }
-    am_free(stats);
-    *out = fz;
-    return AM_OK;
-fail:
-    am_free(stats);
-    am_featurizer_free(fz);
-    return st;
+    return am_featurizer_fit_transform(f, target_col, rows, n_rows, opts, log, out, NULL, d);
 }
 
-/* ---- transform -------------------------------------------------------------------------- */
+/* ---- transform --------------------------------------------------------------------------- */
 
-static inline int64_t row_at(const int64_t *rows, int64_t i)
+static const char *time_format_name(uint8_t f)
 {
-    return rows ? rows[i] : i;
+    return f == AM_TIME_MDY ? "month first (M/D/YYYY)"
+           : f == AM_TIME_DMY ? "day first (D/M/YYYY)"
+                              : "as ISO dates";
 }
 
-/* Schema check: the frame column of every input, by name, with the training type. */
+/* Schema check: the frame column of every input, by name, with the training type (and, for
+ * dates, the training format). */
 static am_status find_inputs(const am_featurizer *fz, const am_frame *f, int32_t *cols,
                              am_diag *d)
 {
@@ -607,87 +583,15 @@ static am_status find_inputs(const am_featurizer *fz, const am_frame *f, int32_t
             return am_feat_fail(d, AM_ERR_DATA, f, 0, in->name,
                                 "column \"%s\" was %s in training, is %s here", in->name,
                                 am_coltype_name(in->type), am_coltype_name(f->cols[j].type));
+        if (in->type == AM_COL_TIME && f->cols[j].time_format != in->time_format)
+            return am_feat_fail(d, AM_ERR_DATA, f, 0, in->name,
+                                "column \"%s\": its dates were written %s in training, %s here "
+                                "(read the file with the model's schema)", in->name,
+                                time_format_name(in->time_format),
+                                time_format_name(f->cols[j].time_format));
         cols[i] = j;
     }
     return AM_OK;
-}
-
-static void write_numeric(const am_featurizer *fz, const feat_input *in, const am_column *c,
-                          const int64_t *rows, int64_t n, am_matrix *out)
-{
-    int64_t j = in->first;
-    double *dst = out->data + j * out->ld;
-    double center = fz->center[j], scale = fz->scale[j];
-    for (int64_t i = 0; i < n; i++) {
-        double v = c->num[row_at(rows, i)];
-        dst[i] = ((isfinite(v) ? v : in->median) - center) / scale;
-    }
-    if (!in->indicator)
-        return;
-    j++;
-    dst = out->data + j * out->ld;
-    double present = (0.0 - fz->center[j]) / fz->scale[j];
-    double missing = (1.0 - fz->center[j]) / fz->scale[j];
-    for (int64_t i = 0; i < n; i++)
-        dst[i] = isfinite(c->num[row_at(rows, i)]) ? present : missing;
-}
-
-/* slot_of maps each level of this frame's column to an output slot (by string, since the frame
- * may have its own level dictionary); it holds c->levels.n entries. */
-static void write_categorical(const am_featurizer *fz, const feat_input *in, const am_column *c,
-                              const int64_t *rows, int64_t n, int32_t *slot_of, am_matrix *out)
-{
-    int32_t unseen = (int32_t)in->width - 1;
-    /* Missing values never seen in training are as unknown as a new level. */
-    int32_t missing = in->missing_slot ? in->levels.n : unseen;
-    for (int32_t l = 0; l < c->levels.n; l++) {
-        const char *s = c->levels.items[l];
-        int32_t k = am_strset_find(&in->levels, s, strlen(s));
-        slot_of[l] = k >= 0 ? k : unseen;
-    }
-    /* Fill each slot's column with its "off" value, then set the one "on" cell of each row. */
-    for (int64_t s = 0; s < in->width; s++) {
-        int64_t j = in->first + s;
-        double off = (0.0 - fz->center[j]) / fz->scale[j];
-        double *dst = out->data + j * out->ld;
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = off;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        int32_t code = c->codes[row_at(rows, i)];
-        int64_t j = in->first + (code < 0 ? missing : slot_of[code]);
-        out->data[i + j * out->ld] = (1.0 - fz->center[j]) / fz->scale[j];
-    }
-}
-
-/* Native: numbers as they are, with infinities made missing like NaN (trees treat both alike,
- * and an infinite value would make split thresholds meaningless). */
-static void write_native_numeric(const feat_input *in, const am_column *c, const int64_t *rows,
-                                 int64_t n, am_matrix *out)
-{
-    double *dst = out->data + in->first * out->ld;
-    for (int64_t i = 0; i < n; i++) {
-        double v = c->num[row_at(rows, i)];
-        dst[i] = isfinite(v) ? v : NAN;
-    }
-}
-
-/* Native: the code of the level among the training levels; NaN for missing and unseen.
- * slot_of as for write_categorical. */
-static void write_native_categorical(const feat_input *in, const am_column *c,
-                                     const int64_t *rows, int64_t n, int32_t *slot_of,
-                                     am_matrix *out)
-{
-    for (int32_t l = 0; l < c->levels.n; l++) {
-        const char *s = c->levels.items[l];
-        slot_of[l] = am_strset_find(&in->levels, s, strlen(s));
-    }
-    double *dst = out->data + in->first * out->ld;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t code = c->codes[row_at(rows, i)];
-        int32_t slot = code < 0 ? -1 : slot_of[code];
-        dst[i] = slot < 0 ? NAN : (double)slot;
-    }
 }
 
 am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, const int64_t *rows,
@@ -699,36 +603,28 @@ am_status am_featurizer_transform(const am_featurizer *fz, const am_frame *f, co
     if (!fz || !f || (rows && n_rows < 0))
         return am_fail(d, AM_ERR_ARG, "am_featurizer_transform: bad arguments");
     int64_t n = rows ? n_rows : f->n_rows;
-    am_status st = rows ? check_rows(f, rows, n, "am_featurizer_transform", d) : AM_OK;
-    if (st != AM_OK)
-        return st;
-    int32_t *cols = am_malloc_array((size_t)fz->n_inputs, sizeof(int32_t));
-    if (!cols)
-        return am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
-    int32_t *slot_of = NULL;
-    st = find_inputs(fz, f, cols, d);
+    am_status st = AM_OK;
+    for (int64_t i = 0; rows && i < n && st == AM_OK; i++)
+        if (rows[i] < 0 || rows[i] >= f->n_rows)
+            st = am_fail(d, AM_ERR_ARG, "am_featurizer_transform: row index %lld out of range",
+                         (long long)rows[i]);
+    int32_t *cols = st == AM_OK ? am_malloc_array((size_t)AM_MAX(fz->n_inputs, 1),
+                                                  sizeof(int32_t))
+                                : NULL;
+    if (st == AM_OK && !cols)
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
+    if (st == AM_OK)
+        st = find_inputs(fz, f, cols, d);
     if (st == AM_OK)
         st = am_matrix_new(out, n, fz->n_features, d);
-    for (int32_t i = 0; i < fz->n_inputs && st == AM_OK; i++) {
-        const feat_input *in = &fz->inputs[i];
-        const am_column *c = &f->cols[cols[i]];
-        if (in->type == AM_COL_NUM) {
-            if (fz->native)
-                write_native_numeric(in, c, rows, n, out);
-            else
-                write_numeric(fz, in, c, rows, n, out);
-            continue;
-        }
-        am_free(slot_of);
-        slot_of = am_malloc_array((size_t)(c->levels.n > 0 ? c->levels.n : 1), sizeof(int32_t));
-        if (!slot_of)
+    for (int32_t i = 0; i < fz->n_inputs && st == AM_OK; i++)
+        if (encode_input(&fz->inputs[i], &f->cols[cols[i]], rows, n, NULL, out) != AM_OK)
             st = am_fail(d, AM_ERR_NOMEM, "out of memory for the featurizer");
-        else if (fz->native)
-            write_native_categorical(in, c, rows, n, slot_of, out);
-        else
-            write_categorical(fz, in, c, rows, n, slot_of, out);
+    for (int64_t j = 0; st == AM_OK && fz->scaling != SCALE_NONE && j < fz->n_features; j++) {
+        double *col = out->data + j * out->ld, c = fz->center[j], s = fz->scale[j];
+        for (int64_t i = 0; i < n; i++)
+            col[i] = (col[i] - c) / s;
     }
-    am_free(slot_of);
     am_free(cols);
     if (st != AM_OK)
         am_matrix_fini(out);
@@ -744,10 +640,7 @@ int64_t am_featurizer_n_features(const am_featurizer *fz)
 
 int32_t am_featurizer_n_categories(const am_featurizer *fz, int64_t j)
 {
-    if (!fz || !fz->native || j < 0 || j >= fz->n_features)
-        return 0;
-    const feat_input *in = &fz->inputs[j];
-    return in->type == AM_COL_CAT ? in->levels.n : 0;
+    return fz && j >= 0 && j < fz->n_features ? fz->n_categories[j] : 0;
 }
 
 const char *am_featurizer_feature_name(const am_featurizer *fz, int64_t j)
@@ -770,152 +663,145 @@ am_coltype am_featurizer_input_type(const am_featurizer *fz, int32_t i)
     return fz && i >= 0 && i < fz->n_inputs ? fz->inputs[i].type : (am_coltype)0;
 }
 
+uint8_t am_featurizer_input_time_format(const am_featurizer *fz, int32_t i)
+{
+    return fz && i >= 0 && i < fz->n_inputs ? fz->inputs[i].time_format : 0;
+}
+
+am_role am_featurizer_input_role(const am_featurizer *fz, int32_t i)
+{
+    return fz && i >= 0 && i < fz->n_inputs ? fz->inputs[i].role : (am_role)0;
+}
+
 /* ---- save and load ----------------------------------------------------------------------- */
 
-/* The byte after the input count. Format 1 began with only the first two; files that have them
- * read as before. */
-enum { MODE_PLAIN = 0, MODE_STANDARDIZED = 1, MODE_NATIVE = 2 };
-
-/* Payload (format 1): u64 n_inputs, u8 mode, then per input: str name, u32 type and
- *   number:   f64 median, u8 indicator              (nothing when native)
- *   category: u64 n_levels, n_levels x str level, u8 missing_slot (no missing_slot when native)
- * then, when standardized: f64 center[n_features], f64 scale[n_features].
- * Feature names and the layout follow from the inputs, so nothing stored can point outside it. */
+/* Payload (format 2): u64 n_inputs, u8 native, u8 scaling; per input: str name, u32 type,
+ * u8 time format, u8 role, u32 n_encoders, and per encoder: str type name, u32 version,
+ * u64 payload length, payload; then, when scaling: f64 center[n_features], f64 scale[n_features]. The layout and
+ * the feature names follow from the encoders, so nothing stored can point outside it. */
 am_status am_featurizer_save(const am_featurizer *fz, am_buf *b, am_diag *d)
 {
     if (!fz || !b)
         return am_fail(d, AM_ERR_ARG, "am_featurizer_save: NULL argument");
     am_buf_u64(b, (uint64_t)fz->n_inputs);
-    am_buf_u8(b, fz->native ? MODE_NATIVE : fz->standardize ? MODE_STANDARDIZED : MODE_PLAIN);
+    am_buf_u8(b, fz->native ? 1 : 0);
+    am_buf_u8(b, fz->scaling);
     for (int32_t i = 0; i < fz->n_inputs; i++) {
         const feat_input *in = &fz->inputs[i];
         am_buf_str(b, in->name);
         am_buf_u32(b, (uint32_t)in->type);
-        if (in->type == AM_COL_NUM) {
-            if (fz->native)
-                continue;
-            am_buf_f64(b, in->median);
-            am_buf_u8(b, in->indicator ? 1 : 0);
-        } else {
-            am_buf_u64(b, (uint64_t)in->levels.n);
-            for (int32_t l = 0; l < in->levels.n; l++)
-                am_buf_str(b, in->levels.items[l]);
-            if (!fz->native)
-                am_buf_u8(b, in->missing_slot ? 1 : 0);
+        am_buf_u8(b, in->time_format);
+        am_buf_u8(b, (uint8_t)in->role);
+        am_buf_u32(b, (uint32_t)in->n_enc);
+        for (int32_t e = 0; e < in->n_enc; e++) {
+            const am_encoder *enc = in->enc[e];
+            am_buf payload;
+            am_buf_init(&payload);
+            am_status st = enc->type->save(enc, &payload, d);
+            if (st == AM_OK) {
+                am_buf_str(b, enc->type->name);
+                am_buf_u32(b, enc->type->version);
+                am_buf_u64(b, (uint64_t)payload.len);
+                am_buf_put(b, payload.data, payload.len);
+            }
+            am_buf_fini(&payload);
+            if (st != AM_OK)
+                return st;
         }
     }
-    if (fz->standardize) {
+    if (fz->scaling != SCALE_NONE) {
         am_buf_f64s(b, fz->center, (size_t)fz->n_features);
         am_buf_f64s(b, fz->scale, (size_t)fz->n_features);
     }
     return am_buf_status(b, d);
 }
 
-static bool get_flag(am_reader *r)
+/* One encoder: its type by name, then its payload read through a reader of exactly its length
+ * (an encoder that reads short or long is corrupt). */
+static am_status load_encoder(am_reader *r, am_encoder **out, am_diag *d)
 {
-    uint8_t v = am_get_u8(r);
-    if (v > 1)
-        am_reader_fail(r);
-    return v == 1;
-}
-
-/* The rest of a numeric input. Returns false on no memory; a malformed payload fails the reader
- * instead. */
-static bool load_numeric(am_reader *r, am_featurizer *fz, feat_input *in)
-{
-    if (fz->native)
-        return push_feature(fz, am_strdup(in->name), 0.0, 1.0);
-    in->median = am_get_f64(r);
-    in->indicator = get_flag(r);
-    if (!isfinite(in->median))
-        am_reader_fail(r);
-    if (r->failed)
-        return true;
-    return push_feature(fz, am_strdup(in->name), 0.0, 1.0) &&
-           (!in->indicator || push_feature(fz, join3(in->name, "_missing", ""), 0.0, 1.0));
-}
-
-/* The rest of a categorical input: its levels (at least one, all distinct), then its features. */
-static bool load_categorical(am_reader *r, am_featurizer *fz, feat_input *in)
-{
-    uint64_t k = am_get_count(r, AM_MIN(LOAD_MAX_LEVELS, (uint64_t)r->left / 4));
-    if (k == 0)
-        am_reader_fail(r);
-    for (uint64_t s = 0; s < k && !r->failed; s++) {
-        char *level = am_get_str(r, AM_FEAT_STR_MAX);
-        if (!level)
-            return r->failed;
-        int32_t got = am_strset_add(&in->levels, level, strlen(level));
-        bool ok = got >= 0 &&
-                  (fz->native || push_feature(fz, join3(in->name, "=", level), 0.0, 1.0));
-        am_free(level);
-        if (!ok)
-            return false;
-        if (got != (int32_t)s) /* a duplicate level */
-            am_reader_fail(r);
+    char *name = am_get_str(r, 64);
+    uint32_t version = am_get_u32(r);
+    uint64_t len = am_get_u64(r);
+    if (r->failed || !name || len > r->left) {
+        am_free(name);
+        return am_fail(d, AM_ERR_FORMAT, "featurizer: an encoder header is corrupt");
     }
-    if (fz->native)
-        return r->failed || push_feature(fz, am_strdup(in->name), 0.0, 1.0);
-    in->missing_slot = get_flag(r);
-    if (r->failed)
-        return true;
-    return (!in->missing_slot || push_feature(fz, join3(in->name, "=<missing>", ""), 0.0, 1.0))
-           && push_feature(fz, join3(in->name, "=<unseen>", ""), 0.0, 1.0);
+    const am_encoder_type *t = am_encoder_find(name);
+    if (!t) {
+        am_status st = am_fail(d, AM_ERR_FORMAT, "featurizer: unknown encoder \"%s\" (written "
+                               "by a newer version of automl?)", name);
+        am_free(name);
+        return st;
+    }
+    am_free(name);
+    am_reader sub;
+    am_reader_init(&sub, r->p, (size_t)len, r->what);
+    r->p += len;
+    r->left -= (size_t)len;
+    am_status st = t->load(&sub, version, out, d);
+    if (st == AM_OK && (sub.failed || sub.left != 0 || (*out)->width < 1)) {
+        t->free(*out);
+        *out = NULL;
+        st = am_fail(d, AM_ERR_FORMAT, "featurizer: the %s encoder's payload is corrupt",
+                     t->name);
+    }
+    return st;
 }
 
-/* Reads one input and pushes its features (names; center 0, scale 1 for now). Returns false on
- * no memory; a malformed payload fails the reader instead. */
-static bool load_input(am_reader *r, am_featurizer *fz, am_strset *seen_names)
+/* The roles an input's type can have (a corrupt pairing would send a column's values to an
+ * encoder that reads another kind of column). */
+static bool role_fits_type(am_role role, am_coltype t)
 {
-    feat_input *in = &fz->inputs[fz->n_inputs];
-    memset(in, 0, sizeof(*in));
-    am_strset_init(&in->levels);
-    in->first = fz->n_features;
+    switch (role) {
+    case AM_ROLE_NUMERIC: return t == AM_COL_NUM;
+    case AM_ROLE_CATEGORICAL: return t == AM_COL_CAT;
+    case AM_ROLE_BOOLEAN: return t == AM_COL_CAT || t == AM_COL_NUM;
+    case AM_ROLE_DATETIME: return t == AM_COL_TIME || t == AM_COL_NUM;
+    case AM_ROLE_TEXT: return t == AM_COL_TEXT || t == AM_COL_CAT;
+    case AM_ROLE_DROPPED: break;
+    }
+    return false;
+}
+
+static am_status load_input(am_reader *r, feat_input *in, am_strset *seen, am_diag *d)
+{
     in->name = am_get_str(r, AM_FEAT_STR_MAX);
-    if (!in->name)
-        return r->failed;
-    fz->n_inputs++; /* owned by fz from here on, so a failure below frees it */
-    int32_t before = seen_names->n;
-    if (am_strset_add(seen_names, in->name, strlen(in->name)) < 0)
-        return false;
-    if (seen_names->n == before) /* two inputs with one name */
-        am_reader_fail(r);
     in->type = (am_coltype)am_get_u32(r);
-    bool ok = true;
-    if (r->failed)
-        return true;
-    if (in->type == AM_COL_NUM)
-        ok = load_numeric(r, fz, in);
-    else if (in->type == AM_COL_CAT)
-        ok = load_categorical(r, fz, in);
-    else
-        am_reader_fail(r);
-    in->width = fz->n_features - in->first;
-    return ok;
+    in->time_format = am_get_u8(r);
+    in->role = (am_role)am_get_u8(r);
+    uint32_t n_enc = am_get_u32(r);
+    if (r->failed || !in->name || n_enc == 0 || n_enc > LOAD_MAX_ENCODERS ||
+        !role_fits_type(in->role, in->type) || in->time_format > AM_TIME_DMY ||
+        (in->time_format && in->type != AM_COL_TIME))
+        return am_fail(d, AM_ERR_FORMAT, "featurizer: an input is corrupt");
+    int32_t before = seen->n;
+    if (am_strset_add(seen, in->name, strlen(in->name)) < 0)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory loading the featurizer");
+    if (seen->n == before)
+        return am_fail(d, AM_ERR_FORMAT, "featurizer: two inputs are named \"%s\"", in->name);
+    for (uint32_t e = 0; e < n_enc; e++) {
+        am_status st = load_encoder(r, &in->enc[e], d);
+        if (st != AM_OK)
+            return st;
+        in->n_enc++;
+        in->width += in->enc[e]->width;
+        if (in->width > LOAD_MAX_WIDTH)
+            return am_fail(d, AM_ERR_FORMAT, "featurizer: too many features");
+    }
+    return AM_OK;
 }
 
-/* Reads the standardisation; a non-finite centre or a scale that is not a positive finite
- * number would turn every prediction into NaN, so it is corruption. */
-static void load_scaling(am_reader *r, am_featurizer *fz)
+/* Reads the scaling; a non-finite centre or a scale that is not a positive finite number would
+ * turn every prediction into NaN, so it is corruption. */
+static am_status load_scaling(am_reader *r, am_featurizer *fz, am_diag *d)
 {
-    if (!am_get_f64s(r, fz->center, (size_t)fz->n_features) ||
-        !am_get_f64s(r, fz->scale, (size_t)fz->n_features))
-        return;
-    for (int64_t j = 0; j < fz->n_features; j++)
-        if (!isfinite(fz->center[j]) || !isfinite(fz->scale[j]) || !(fz->scale[j] > 0.0)) {
-            am_reader_fail(r);
-            return;
-        }
-}
-
-/* The mode byte; anything but the three known modes is corruption. */
-static void load_mode(am_reader *r, am_featurizer *fz)
-{
-    uint8_t mode = am_get_u8(r);
-    if (mode > MODE_NATIVE)
-        am_reader_fail(r);
-    fz->standardize = mode == MODE_STANDARDIZED;
-    fz->native = mode == MODE_NATIVE;
+    if (am_get_f64s(r, fz->center, (size_t)fz->n_features) &&
+        am_get_f64s(r, fz->scale, (size_t)fz->n_features))
+        for (int64_t j = 0; j < fz->n_features; j++)
+            if (!isfinite(fz->center[j]) || !isfinite(fz->scale[j]) || !(fz->scale[j] > 0.0))
+                am_reader_fail(r);
+    return r->failed ? am_fail(d, AM_ERR_FORMAT, "featurizer: the scaling is corrupt") : AM_OK;
 }
 
 am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out, am_diag *d)
@@ -923,28 +809,41 @@ am_status am_featurizer_load(am_reader *r, uint32_t version, am_featurizer **out
     if (!out || !r)
         return am_fail(d, AM_ERR_ARG, "am_featurizer_load: NULL argument");
     *out = NULL;
-    if (version == 0 || version > AM_FEATURIZER_FORMAT)
+    if (version == 1)
+        return am_fail(d, AM_ERR_FORMAT, "this model was written by an earlier version of "
+                       "automl (featurizer format 1); fit it again");
+    if (version != AM_FEATURIZER_FORMAT)
         return am_fail(d, AM_ERR_FORMAT, "featurizer format %u is not supported by this "
                        "version (it reads format %u)", version, AM_FEATURIZER_FORMAT);
-    am_strset names;
-    am_strset_init(&names);
+    am_strset seen;
+    am_strset_init(&seen);
     am_featurizer *fz = am_calloc(1, sizeof(*fz));
-    bool ok = fz != NULL;
-    /* Each input takes at least 8 bytes (name length and type: a native number). */
-    uint64_t n = am_get_count(r, AM_MIN(LOAD_MAX_INPUTS, (uint64_t)r->left / 8));
-    if (ok) {
-        load_mode(r, fz);
-        if (n == 0)
-            am_reader_fail(r);
-        ok = r->failed || (fz->inputs = am_calloc((size_t)n, sizeof(feat_input))) != NULL;
+    /* Each input takes at least 19 bytes (name length, type, format, role, encoder count). */
+    uint64_t n = am_get_count(r, AM_MIN(LOAD_MAX_INPUTS, (uint64_t)r->left / 19));
+    uint8_t native = am_get_u8(r), scaling = am_get_u8(r);
+    am_status st = AM_OK;
+    if (!fz)
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory loading the featurizer");
+    else if (r->failed || n == 0 || native > 1 || scaling > SCALE_ROBUST ||
+             (native && scaling != SCALE_NONE))
+        st = am_fail(d, AM_ERR_FORMAT, "featurizer: the header is corrupt");
+    else if (!(fz->inputs = am_calloc((size_t)n, sizeof(feat_input))))
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory loading the featurizer");
+    if (st == AM_OK) {
+        fz->native = native;
+        fz->scaling = scaling;
     }
-    for (uint64_t i = 0; ok && i < n && !r->failed; i++)
-        ok = load_input(r, fz, &names);
-    if (ok && !r->failed && fz->standardize)
-        load_scaling(r, fz);
-    am_strset_fini(&names);
-    am_status st = ok ? am_reader_status(r, false, d)
-                      : am_fail(d, AM_ERR_NOMEM, "out of memory loading the featurizer");
+    for (uint64_t i = 0; st == AM_OK && i < n; i++) {
+        fz->n_inputs++;
+        st = load_input(r, &fz->inputs[i], &seen, d);
+    }
+    if (st == AM_OK)
+        st = lay_out(fz, d);
+    if (st == AM_OK && fz->scaling != SCALE_NONE)
+        st = load_scaling(r, fz, d);
+    if (st == AM_OK)
+        st = am_reader_status(r, false, d);
+    am_strset_fini(&seen);
     if (st != AM_OK) {
         am_featurizer_free(fz);
         return st;

@@ -11,6 +11,13 @@ am_status am_feat_fail(am_diag *d, am_status status, const am_frame *f, int64_t 
                        const char *column, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The median of a[0..n) (finite values, n > 0), leaving a as it is; buf: n doubles of scratch.
+ * Even n: the mean of the two middle values. (enc_numeric.c) */
+double am_feat_median(const double *a, int64_t n, double *buf);
+/* The q-quantile (0 <= q <= 1, linear interpolation between order statistics, as numpy's
+ * default) of a[0..n), n > 0, reordering a. */
+double am_feat_quantile(double *a, int64_t n, double q);
+
 /* Longest name or label string accepted when loading, so a corrupt length cannot make the loader
  * allocate gigabytes before noticing. Real column names and labels are far shorter. */
 #define AM_FEAT_STR_MAX ((size_t)1 << 20)

@@ -68,6 +68,8 @@ typedef struct search_state {
     const double *y;
     const int64_t *rows;
     int64_t n;
+    am_column_role *roles;            /* per frame column, decided once on every row */
+    bool imbalanced;                  /* class_imbalance alerted: class weights are tried */
 
     const am_learner_type **learners; /* allowed and fit for the task, caller's order */
     int32_t n_learners;
@@ -415,8 +417,21 @@ static void build_binned_fold(const search_state *s, int32_t k, fold_data *fd)
     fd->seconds = am_now() - t0;
 }
 
-/* Fits fold k's featurizer on its training rows and transforms both sides. Thread-safe: touches
- * only *fd. */
+/* The featurizer's options for a variant, fitted on training rows whose targets are y. */
+static am_feat_options feat_options(const search_state *s, int variant, const double *y)
+{
+    return (am_feat_options){.standardize = variant == VARIANT_SCALED,
+                             .native = variant == VARIANT_BINNED,
+                             .n_threads = s->o->n_threads,
+                             .roles = s->roles,
+                             .y = variant == VARIANT_BINNED ? NULL : y,
+                             .task = s->task,
+                             .n_classes = s->n_classes,
+                             .seed = s->o->seed};
+}
+
+/* Fits fold k's featurizer on its training rows and transforms both sides (the training side
+ * with out-of-fold target statistics). Thread-safe: touches only *fd. */
 static void build_fold(const search_state *s, int variant, int32_t k, const am_logger *log,
                        fold_data *fd)
 {
@@ -428,15 +443,13 @@ static void build_fold(const search_state *s, int variant, int32_t k, const am_l
     double t0 = am_now();
     int64_t *tr_rows = NULL, *va_rows = NULL;
     am_diag *d = &fd->diag;
-    am_feat_options fo = {.standardize = variant == VARIANT_SCALED,
-                          .n_threads = s->o->n_threads};
     am_status st = gather(s, fold->train, fold->n_train, &tr_rows, &fd->y_train, d);
     if (st == AM_OK)
         st = gather(s, fold->valid, fold->n_valid, &va_rows, &fd->y_valid, d);
+    am_feat_options fo = feat_options(s, variant, fd->y_train);
     if (st == AM_OK)
-        st = am_featurizer_fit(s->f, s->target_col, tr_rows, fold->n_train, &fo, log, &fd->fz, d);
-    if (st == AM_OK)
-        st = am_featurizer_transform(fd->fz, s->f, tr_rows, fold->n_train, &fd->x_train, d);
+        st = am_featurizer_fit_transform(s->f, s->target_col, tr_rows, fold->n_train, &fo, log,
+                                         &fd->fz, &fd->x_train, d);
     if (st == AM_OK)
         st = am_featurizer_transform(fd->fz, s->f, va_rows, fold->n_valid, &fd->x_valid, d);
     am_free(tr_rows);
@@ -451,11 +464,9 @@ static void build_fold(const search_state *s, int variant, int32_t k, const am_l
 /* The native featurizer on every kept row, its output, and the binned data: once per run. */
 static am_status build_binned(search_state *s, const am_logger *log, am_diag *d)
 {
-    am_feat_options fo = {.native = true, .n_threads = s->o->n_threads};
-    am_status st = am_featurizer_fit(s->f, s->target_col, s->rows, s->n, &fo, log,
-                                     &s->native_fz, d);
-    if (st == AM_OK)
-        st = am_featurizer_transform(s->native_fz, s->f, s->rows, s->n, &s->x_native, d);
+    am_feat_options fo = feat_options(s, VARIANT_BINNED, NULL);
+    am_status st = am_featurizer_fit_transform(s->f, s->target_col, s->rows, s->n, &fo, log,
+                                               &s->native_fz, &s->x_native, d);
     if (st != AM_OK)
         return st;
     int64_t p = s->x_native.n_cols;
@@ -535,6 +546,15 @@ static am_status build_fold_data(search_state *s, am_diag *d)
 
 /* ---- trials --------------------------------------------------------------------------------- */
 
+/* With imbalanced classes, learners that take class weights ("class_weight": none | balanced)
+ * try both: half of their sampled trials weigh the classes. */
+static void offer_class_weights(const search_state *s, am_rng *rng, am_trial *t)
+{
+    int32_t k = am_params_find(t->learner->params, "class_weight");
+    if (s->imbalanced && k >= 0)
+        t->params.v[k] = (double)am_rng_below(rng, 2);
+}
+
 /* Trial id's learner and parameters: a function of (seed, id) only. */
 static void propose(const search_state *s, int32_t id, am_trial *t)
 {
@@ -555,6 +575,7 @@ static void propose(const search_state *s, int32_t id, am_trial *t)
         t->learner = s->tunable[am_rng_below(&rng, s->n_tunable)];
         params_cheap(t->learner, &t->params);
         am_params_sample(t->learner->params, &rng, &t->params);
+        offer_class_weights(s, &rng, t);
     }
 }
 
@@ -885,17 +906,15 @@ static am_status refit_all_rows(search_state *s, const am_learner_type *learner,
     const am_search_options *o = s->o;
     if (variant_of(learner) == VARIANT_BINNED)
         return refit_binned(s, learner, params, seed, fz_out, model_out, d);
-    am_feat_options fo = {.standardize = variant_of(learner) == VARIANT_SCALED,
-                          .n_threads = o->n_threads};
+    am_feat_options fo = feat_options(s, variant_of(learner), s->y);
     am_featurizer *fz = NULL;
     am_matrix x = {0};
     am_model *model = NULL;
     /* The featurizer logs here only when no fold was built (estimator mode without
      * validation); otherwise its warnings were given once already. */
     const am_logger *flog = s->split.n_folds == 0 ? s->log : NULL;
-    am_status st = am_featurizer_fit(s->f, s->target_col, s->rows, s->n, &fo, flog, &fz, d);
-    if (st == AM_OK)
-        st = am_featurizer_transform(fz, s->f, s->rows, s->n, &x, d);
+    am_status st = am_featurizer_fit_transform(s->f, s->target_col, s->rows, s->n, &fo, flog,
+                                               &fz, &x, d);
     if (st == AM_OK) {
         am_stop stop = {o->deadline - o->save_reserve, o->cancel};
         am_fit_args a = refit_args(s, params, seed, &stop);
@@ -1006,6 +1025,32 @@ static void state_fini(search_state *s)
     am_free(s->learners);
     am_free(s->tunable);
     am_free(s->trials);
+    am_free(s->roles);
+}
+
+/* The columns' roles, decided once on every row, and the data checks of the report. */
+static am_status check_data(search_state *s, am_search_result *out, am_diag *d)
+{
+    s->roles = am_calloc((size_t)AM_MAX(s->f->n_cols, 1), sizeof(am_column_role));
+    if (!s->roles)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory for the column roles");
+    am_status st = am_roles_infer(s->f, s->target_col, s->o->roles, s->roles, d);
+    if (st != AM_OK)
+        return st;
+    am_guard_input gi = {.f = s->f, .target_col = s->target_col, .roles = s->roles,
+                         .rows = s->rows, .n_rows = s->n, .y = s->y, .task = s->task,
+                         .n_classes = s->n_classes, .labels = &out->target.labels,
+                         .onehot_max_levels = AM_FEAT_ONEHOT_MAX,
+                         .rare_min_count = AM_FEAT_RARE_MIN, .seed = s->o->seed};
+    st = am_guardrails_check_data(&gi, &out->guardrails, d);
+    for (int32_t i = 0; st == AM_OK && i < out->guardrails.n; i++) {
+        const am_guardrail *g = &out->guardrails.items[i];
+        if (strcmp(g->check, "class_imbalance") == 0 && g->state == AM_GUARD_ALERTED)
+            s->imbalanced = true;
+        if (g->state == AM_GUARD_ALERTED)
+            am_log(s->log, AM_LOG_WARN, "guardrail %s: %s", g->check, g->detail);
+    }
+    return st;
 }
 
 static am_status prepare(search_state *s, am_search_result *out, double **y, int64_t **rows,
@@ -1027,7 +1072,52 @@ static am_status prepare(search_state *s, am_search_result *out, double **y, int
     if ((st = choose_metric(s, d)) != AM_OK)
         return st;
     out->metric = s->metric;
+    double t0 = am_now();
+    st = check_data(s, out, d);
+    out->seconds_featurize += am_now() - t0; /* the report is part of featurizing */
+    if (st != AM_OK)
+        return st;
     return choose_learners(s, d);
+}
+
+/* ---- the report's split and memory entries ------------------------------------------------ */
+
+static am_status split_guardrail(const search_state *s, am_guardrails *g, am_diag *d)
+{
+    char nb[32], vb[32];
+    format_count(s->n, nb, sizeof(nb));
+    if (s->split.n_folds == 0)
+        return am_guardrails_add(g, "validation_split", AM_GUARD_PASSED, d,
+                                 "no validation: a single fit on %s rows (estimator mode "
+                                 "without --cv or --holdout)", nb);
+    if (s->o->cv_folds >= 2)
+        return am_guardrails_add(g, "validation_split", AM_GUARD_DONE, d,
+                                 "%d-fold %scross-validation on %s rows", (int)s->split.n_folds,
+                                 s->task != AM_TASK_REGRESSION ? "stratified " : "", nb);
+    return am_guardrails_add(g, "validation_split", AM_GUARD_DONE, d,
+                             "%sholdout of %s of %s rows for validation",
+                             s->task != AM_TASK_REGRESSION ? "stratified " : "",
+                             format_count(s->split.folds[0].n_valid, vb, sizeof(vb)), nb);
+}
+
+/* Bytes held by the featurized and binned data of every fold and variant. */
+static double fold_data_bytes(const search_state *s)
+{
+    double bytes = (double)s->x_native.n_rows * (double)s->x_native.n_cols * 8.0 +
+                   (double)s->binned.n_rows * (double)s->binned.n_features;
+    for (int v = 0; v < N_VARIANTS; v++)
+        for (int32_t k = 0; s->data[v] && k < s->split.n_folds; k++) {
+            const fold_data *fd = &s->data[v][k];
+            bytes += 8.0 * ((double)fd->x_train.n_rows * (double)fd->x_train.n_cols +
+                            (double)fd->x_valid.n_rows * (double)fd->x_valid.n_cols);
+        }
+    return bytes;
+}
+
+static am_status memory_guardrail(double bytes, bool shared, am_guardrails *g, am_diag *d)
+{
+    return am_guardrails_add(g, "memory_estimate", AM_GUARD_PASSED, d, "featurized data: %.1f MB%s",
+                             bytes / 1e6, shared ? ", shared read-only by every trial" : "");
 }
 
 /* Split, fold data, trials: everything before the refit. */
@@ -1036,8 +1126,12 @@ static am_status validate_and_search(search_state *s, am_search_result *out, am_
     double t0 = am_now();
     am_status st = make_split(s, d);
     if (st == AM_OK)
+        st = split_guardrail(s, &out->guardrails, d);
+    if (st == AM_OK)
         st = build_fold_data(s, d);
-    out->seconds_featurize = am_now() - t0;
+    if (st == AM_OK)
+        st = memory_guardrail(fold_data_bytes(s), true, &out->guardrails, d);
+    out->seconds_featurize += am_now() - t0;
     if (st != AM_OK)
         return st;
     t0 = am_now();
@@ -1074,8 +1168,11 @@ am_status am_search_run(const am_frame *f, int32_t target_col, const am_search_o
     double *y = NULL;
     int64_t *rows = NULL;
     am_status st = prepare(&s, out, &y, &rows, d);
-    if (st == AM_OK && !(o->fixed && !o->validate))
+    bool validate = !(o->fixed && !o->validate);
+    if (st == AM_OK && validate)
         st = validate_and_search(&s, out, d);
+    else if (st == AM_OK)
+        st = split_guardrail(&s, &out->guardrails, d);
     if (st == AM_OK) {
         if (o->fixed)
             out->exit_reason = AM_EXIT_SINGLE;
@@ -1083,6 +1180,9 @@ am_status am_search_run(const am_frame *f, int32_t target_col, const am_search_o
         st = refit(&s, out, d);
         out->seconds_refit = am_now() - t0;
     }
+    if (st == AM_OK && !validate)
+        st = memory_guardrail(8.0 * (double)s.n * (double)out->n_features, false,
+                              &out->guardrails, d);
     out->n_rows = s.n;
     out->best = s.best;
     out->trials = s.trials;
@@ -1106,6 +1206,7 @@ void am_search_result_fini(am_search_result *r)
     am_featurizer_free(r->featurizer);
     am_model_free(r->model);
     am_free(r->trials);
+    am_guardrails_fini(&r->guardrails);
     memset(r, 0, sizeof(*r));
     r->best = -1;
 }

@@ -98,6 +98,8 @@ typedef struct am_search_options {
      * is trained on all rows; it is validated first only when validate is true. */
     const am_params *fixed;
     bool validate;
+    /* The user's column types and drops (--column-types, --drop); NULL for none. */
+    const am_role_options *roles;
 } am_search_options;
 
 typedef struct am_trial {
@@ -125,6 +127,8 @@ typedef struct am_search_result {
                                   model is used instead (a warning is logged) */
     int64_t n_rows;            /* rows used (after dropping missing targets) */
     int64_t n_features;
+    am_guardrails guardrails;  /* the data report: the featurizer's checks, then the split and
+                                  the memory estimate */
     double seconds_featurize, seconds_search, seconds_refit;
 } am_search_result;
 

@@ -433,8 +433,8 @@ END_TEST
 
 START_TEST(dropped_target_rows_are_counted)
 {
-    write_text("t.csv", "a,y\n1,1.5\n2,\n3,NaN\n4,2.5\n5,3.5\n6,inf\n7,4\n8,5\n9,6\n10,7\n"
-                        "11,8\n12,9\n");
+    write_text("t.csv", "a,y\n1,1.5\n2,\n3,NaN\n4,2.5\n5,3.5\n6,inf\n7,4\n8,5\n9,6\n9,7\n"
+                        "11,8\n12,9\n"); /* a repeats a value: not an identifier */
     int code = run("fit", path_in("t.csv"), "--target", "y", "--max-trials", "2", "--cv", "2",
                    "-o", path_in("m.automl"), NULL);
     ck_assert_msg(code == 0, "fit failed: %s", err_text);
@@ -443,12 +443,118 @@ START_TEST(dropped_target_rows_are_counted)
 }
 END_TEST
 
+/* ---- featurization and the data report (issue 5) ---------------------------------------- */
+
+/* A messy table of 300 rows: a row id, a constant, US dates, free text, a city, a yes/no flag,
+ * a number, a column that copies the target, and an imbalanced target (about 1 in 8). */
+static void write_messy(const char *name, int n, int year0, bool eu_dates)
+{
+    static const char *const words[] = {"late", "delivery", "great", "service", "broken",
+                                        "box", "friendly", "staff", "slow", "refund"};
+    static const char *const cities[] = {"Oslo", "Lima", "Pune", "Kobe", "Nice", "Bern"};
+    FILE *f = fopen(path_in(name), "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("id,k,when,note,city,member,x,leak,y\n", f);
+    unsigned r = 12345;
+    for (int i = 0; i < n; i++) {
+        r = r * 1103515245u + 12345u;
+        int y = (r >> 16) % 8 == 0;
+        int month = 1 + i % 12, day = 1 + (i * 7) % 28, year = year0 + i % 5;
+        char when[32];
+        if (eu_dates)
+            snprintf(when, sizeof(when), "%d/%d/%d", day, month, year);
+        else
+            snprintf(when, sizeof(when), "%d/%d/%d", month, day, year);
+        fprintf(f, "%d,7,%s,\"%s %s %s and %s\",%s,%s,%.3f,%d,%s\n", 1000 + i, when,
+                words[(r >> 8) % 10], words[(r >> 12) % 10], words[y ? 4 : 2],
+                words[(r >> 20) % 10], cities[(r >> 4) % 6], (r >> 9) % 2 ? "yes" : "no",
+                (double)((r >> 3) % 1000) / 100.0 + y, y, y ? "bad" : "good");
+    }
+    fclose(f);
+}
+
+START_TEST(messy_table_guardrails)
+{
+    const char *model = path_in("messy.automl");
+    write_messy("messy.csv", 300, 2019, false);
+    int code = run("fit", path_in("messy.csv"), "--target", "y", "--learner", "logreg", "--json",
+                   "-o", model, NULL);
+    ck_assert_msg(code == 0, "fit failed: %s", err_text);
+    const char *want[] = {
+        "\"guardrails\":[{\"check\":\"missing_values\",\"state\":\"passed\"",
+        "{\"check\":\"identifier_columns\",\"state\":\"done\",\"detail\":\"dropped 1 identifier",
+        "{\"check\":\"constant_columns\",\"state\":\"done\"",
+        "{\"check\":\"class_imbalance\",\"state\":\"alerted\"",
+        "{\"check\":\"target_leakage\",\"state\":\"alerted\"",
+        "{\"check\":\"validation_split\",\"state\":\"passed\"",
+        "{\"check\":\"memory_estimate\",\"state\":\"passed\""};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(out_text, want[i]), "json lacks %s: %s", want[i], out_text);
+    assert_err_has("data guardrails:");
+    assert_err_has("target_leakage");
+    /* inspect shows the roles and the report */
+    ck_assert_int_eq(run("inspect", model, "--json", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "{\"name\":\"when\",\"type\":\"datetime\","
+                                           "\"role\":\"datetime\"}"));
+    ck_assert_ptr_nonnull(
+        strstr(out_text, "{\"name\":\"note\",\"type\":\"text\",\"role\":\"text\"}"));
+    ck_assert_ptr_nonnull(strstr(out_text, "\"role\":\"boolean\""));
+    ck_assert_ptr_null(strstr(out_text, "{\"name\":\"id\""));
+    ck_assert_ptr_nonnull(strstr(out_text, "\"guardrails\":[{"));
+    ck_assert_int_eq(run("inspect", model, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "data guardrails:"));
+    /* predict: later years (an unseen date range), unseen cities and words just work */
+    write_messy("later.csv", 20, 2150, false);
+    const char *pred = path_in("pred.csv");
+    code = run("predict", model, path_in("later.csv"), "-o", pred, NULL);
+    ck_assert_msg(code == 0, "predict failed: %s", err_text);
+    /* dates written day first where training had month first: an error naming line and column */
+    write_messy("eu.csv", 40, 2019, true);
+    ck_assert_int_eq(run("predict", model, path_in("eu.csv"), "-o", pred, NULL), 3);
+    assert_err_has("column \"when\"");
+    assert_err_has("eu.csv:");
+}
+END_TEST
+
+START_TEST(column_types_and_drop)
+{
+    const char *model = path_in("typed.automl");
+    write_messy("messy.csv", 200, 2019, false);
+    int code = run("fit", path_in("messy.csv"), "--target", "y", "--learner", "logreg",
+                   "--column-types", "x=category,member=text", "--drop", "note,leak", "-o",
+                   model, NULL);
+    ck_assert_msg(code == 0, "fit failed: %s", err_text);
+    ck_assert_int_eq(run("inspect", model, "--json", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "{\"name\":\"x\",\"type\":\"category\","
+                                           "\"role\":\"category\"}"));
+    ck_assert_ptr_nonnull(strstr(out_text, "\"role\":\"text\"}"));
+    ck_assert_ptr_null(strstr(out_text, "{\"name\":\"note\""));
+    ck_assert_ptr_null(strstr(out_text, "{\"name\":\"leak\""));
+    /* bad overrides: an unknown column, an unknown type, a type the values cannot take */
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--column-types", "nosuch=text",
+               "-o", model, NULL);
+    ck_assert_int_eq(code, 3);
+    assert_err_has("\"nosuch\"");
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--column-types", "x=colour",
+               "-o", model, NULL);
+    ck_assert_int_eq(code, 3);
+    assert_err_has("numeric, category, boolean, datetime, text");
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--column-types", "city=numeric",
+               "-o", model, NULL);
+    ck_assert_int_eq(code, 3);
+    assert_err_has("city");
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--drop", "y", "-o", model, NULL);
+    ck_assert_int_eq(code, 3);
+    assert_err_has("target");
+}
+END_TEST
+
 /* Predict-time problems: a model fitted once, then fed bad files. */
 START_TEST(bad_predict_input)
 {
     const char *model = path_in("m.automl");
     write_text("train.csv", "age,color,y\n1,red,a\n2,blue,b\n3,red,a\n4,blue,b\n5,red,a\n"
-                            "6,blue,b\n7,red,a\n8,blue,b\n9,red,a\n10,blue,b\n");
+                            "6,blue,b\n7,red,a\n8,blue,b\n9,red,a\n9,blue,b\n");
     ck_assert_int_eq(run("fit", path_in("train.csv"), "--target", "y", "--max-trials", "2",
                          "--cv", "2", "-o", model, NULL), 0);
     const char *out = path_in("pred.csv");
@@ -546,6 +652,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, same_seed_same_model_bytes);
     tcase_add_test(tc, time_budget_is_kept);
     tcase_add_test(tc, interrupt_keeps_best_model);
+    tcase_add_test(tc, messy_table_guardrails);
+    tcase_add_test(tc, column_types_and_drop);
     suite_add_tcase(s, tc);
 
     TCase *bad = tcase_create("bad_input");

@@ -1,5 +1,6 @@
 /* test_csv.c — the CSV reader: format detection, quoting, line numbers, type inference, forced
- * types, every error with its location, block boundaries, date parsing and out-of-memory. */
+ * types, every error with its location, block boundaries, date parsing (ISO, US and European
+ * formats, decided per column or forced) and out-of-memory. */
 #define _GNU_SOURCE /* mkstemps */
 #include <check.h>
 #include <math.h>
@@ -395,7 +396,8 @@ END_TEST
 START_TEST(test_force_types)
 {
     am_csv_force force[] = {
-        {"x", AM_COL_NUM}, {"y", AM_COL_CAT}, {"t", AM_COL_TEXT}, {"absent", AM_COL_NUM},
+        {"x", AM_COL_NUM, 0}, {"y", AM_COL_CAT, 0}, {"t", AM_COL_TEXT, 0},
+        {"absent", AM_COL_NUM, 0},
     };
     am_csv_options o = {.force = force, .n_force = 4};
     am_frame *f = read_text("x,y,t\n1,10,5\nNA,20,6\n3,10,7\n", &o);
@@ -424,7 +426,7 @@ START_TEST(test_force_types)
     ck_assert_str_eq(am_diag_format(&d, buf, sizeof(buf)), want);
 
     /* A forced datetime column with a value that is not a date. */
-    am_csv_force tf[] = {{"t", AM_COL_TIME}};
+    am_csv_force tf[] = {{"t", AM_COL_TIME, AM_TIME_ISO}};
     am_csv_options to = {.force = tf, .n_force = 1};
     text = "t\n2020-01-01\n2021-02-29\n";
     ck_assert_int_eq(read_text_fail(text, strlen(text), &to, &d, path, sizeof(path)),
@@ -540,7 +542,7 @@ START_TEST(test_null_arguments)
     am_diag d;
     ck_assert_int_eq(am_csv_read(NULL, NULL, &f, &d), AM_ERR_ARG);
     ck_assert_int_eq(am_csv_read(DATA "quoted.csv", NULL, NULL, &d), AM_ERR_ARG);
-    am_csv_force bad[] = {{"x", (am_coltype)9}};
+    am_csv_force bad[] = {{"x", (am_coltype)9, 0}};
     am_csv_options o = {.force = bad, .n_force = 1};
     ck_assert_int_eq(am_csv_read(DATA "quoted.csv", &o, &f, &d), AM_ERR_ARG);
     ck_assert_ptr_null(f);
@@ -723,6 +725,257 @@ START_TEST(test_parse_datetime)
 }
 END_TEST
 
+/* ---- US and European date formats ------------------------------------------------------ */
+
+/* Seconds of an ISO date-time (the ISO parser is checked against absolute values above). */
+static double iso(const char *s)
+{
+    double t = NAN;
+    ck_assert_msg(datetime(s, &t), "\"%s\" is not ISO", s);
+    return t;
+}
+
+static bool datetime_as(const char *s, uint8_t format, double *out)
+{
+    return am_parse_datetime_as(s, strlen(s), format, out);
+}
+
+START_TEST(test_parse_datetime_as)
+{
+    double t = 0;
+    /* The same day in each order and separator, with absolute seconds for one of them. */
+    ck_assert(datetime_as("12/31/2020", AM_TIME_MDY, &t) && t == 1609372800.0);
+    ck_assert(datetime_as("31/12/2020", AM_TIME_DMY, &t) && t == 1609372800.0);
+    ck_assert(datetime_as("31.12.2020", AM_TIME_DMY, &t) && t == 1609372800.0);
+    ck_assert(datetime_as("31-12-2020", AM_TIME_DMY, &t) && t == 1609372800.0);
+    ck_assert(datetime_as("12-31-2020", AM_TIME_MDY, &t) && t == 1609372800.0);
+    /* One field, two readings. */
+    ck_assert(datetime_as("1/2/2020", AM_TIME_MDY, &t) && t == iso("2020-01-02"));
+    ck_assert(datetime_as("1/2/2020", AM_TIME_DMY, &t) && t == iso("2020-02-01"));
+    ck_assert(datetime_as("01/02/2020", AM_TIME_DMY, &t) && t == iso("2020-02-01"));
+    ck_assert(datetime_as("2/29/2020", AM_TIME_MDY, &t) && t == iso("2020-02-29"));
+    ck_assert(datetime_as("29.2.2000", AM_TIME_DMY, &t) && t == iso("2000-02-29"));
+    ck_assert(datetime_as("1/1/1969", AM_TIME_MDY, &t) && t == iso("1969-01-01"));
+    /* Clocks: 24-hour, 12-hour, fractions, surrounding blanks. */
+    ck_assert(datetime_as("1/2/2020 13:45", AM_TIME_MDY, &t) && t == iso("2020-01-02T13:45"));
+    ck_assert(datetime_as("1/2/2020 7:05:09", AM_TIME_MDY, &t) &&
+              t == iso("2020-01-02T07:05:09"));
+    ck_assert(datetime_as("1/2/2020 07:05:09.5", AM_TIME_DMY, &t) &&
+              t == iso("2020-02-01T07:05:09.5"));
+    ck_assert(datetime_as("1/2/2020 1:45:30 PM", AM_TIME_MDY, &t) &&
+              t == iso("2020-01-02T13:45:30"));
+    ck_assert(datetime_as("1/2/2020 12:10 AM", AM_TIME_MDY, &t) &&
+              t == iso("2020-01-02T00:10"));
+    ck_assert(datetime_as("1/2/2020 12:10 pm", AM_TIME_MDY, &t) &&
+              t == iso("2020-01-02T12:10"));
+    ck_assert(datetime_as("1/2/2020 11:59PM", AM_TIME_MDY, &t) &&
+              t == iso("2020-01-02T23:59"));
+    ck_assert(datetime_as("  3.4.2021 0:00  ", AM_TIME_DMY, &t) && t == iso("2021-04-03"));
+    /* ISO through the same entry point. */
+    ck_assert(datetime_as("2020-01-02T03:04", AM_TIME_ISO, &t) && t == iso("2020-01-02T03:04"));
+
+    static const struct {
+        const char *s;
+        uint8_t format;
+    } invalid[] = {
+        {"2/30/2020", AM_TIME_MDY},  {"30/2/2020", AM_TIME_DMY},  {"2/29/2021", AM_TIME_MDY},
+        {"29.2.2100", AM_TIME_DMY},  {"13/1/2020", AM_TIME_MDY},  {"1/13/2020", AM_TIME_DMY},
+        {"0/1/2020", AM_TIME_MDY},   {"1/0/2020", AM_TIME_MDY},   {"4/31/2020", AM_TIME_MDY},
+        {"1.2.2020", AM_TIME_MDY},   {"1/2.2020", AM_TIME_DMY},   {"1/2/20", AM_TIME_MDY},
+        {"1/2/20200", AM_TIME_MDY},  {"001/2/2020", AM_TIME_MDY}, {"1/002/2020", AM_TIME_MDY},
+        {"1/2/2020T10:00", AM_TIME_MDY}, {"1/2/2020 24:00", AM_TIME_MDY},
+        {"1/2/2020 10:60", AM_TIME_MDY}, {"1/2/2020 10:5", AM_TIME_MDY},
+        {"1/2/2020 13:00 PM", AM_TIME_MDY}, {"1/2/2020 0:30 AM", AM_TIME_MDY},
+        {"1/2/2020 10:00 XM", AM_TIME_MDY}, {"1/2/2020 10:00  AM", AM_TIME_MDY},
+        {"1/2/2020 10", AM_TIME_MDY}, {"1/2/2020Z", AM_TIME_MDY}, {"1/2/2020 PM", AM_TIME_MDY},
+        {"2020-01-02", AM_TIME_MDY}, {"2020-01-02", AM_TIME_DMY}, {"1/2/2020", AM_TIME_ISO},
+        {"1/2/2020", 3}, {"", AM_TIME_DMY}, {"/2/2020", AM_TIME_DMY}, {"1//2020", AM_TIME_DMY},
+        {"a/b/cdef", AM_TIME_DMY},
+    };
+    for (size_t i = 0; i < AM_COUNT(invalid); i++) {
+        t = 123.0;
+        ck_assert_msg(!datetime_as(invalid[i].s, invalid[i].format, &t), "\"%s\" (%d) accepted",
+                      invalid[i].s, invalid[i].format);
+        ck_assert_double_eq(t, 123.0);
+    }
+    /* Only len bytes are looked at. */
+    ck_assert(am_parse_datetime_as("1/2/2020 10:00", 8, AM_TIME_DMY, &t) &&
+              t == iso("2020-02-01"));
+}
+END_TEST
+
+/* Each column's format comes from all of its values. */
+START_TEST(test_date_formats)
+{
+    am_frame *f = read_text("us,eu,dot,ambiguous,dash,iso,num\n"
+                            "12/31/2020,31/12/2020,1.2.2020,1/2/2020,31-12-2020,2020-01-02,1\n"
+                            "1/2/2020 13:45,2/1/2020,NA,3/4/2021,1-2-2020 6:07 PM,,2\n"
+                            "NA,29/02/2020 0:30,3.4.2021 23:59:59,,NA,2020-01-03T10:00,3\n"
+                            "2/29/2020 12:00 AM, 1/2/2020 ,31.12.2020,12/11/2020,5-6-2021,NA,4\n",
+                            NULL);
+    const am_column *us = col(f, "us");
+    ck_assert_int_eq(us->type, AM_COL_TIME);
+    ck_assert_int_eq(us->time_format, AM_TIME_MDY);
+    ck_assert_double_eq(us->num[0], iso("2020-12-31"));
+    ck_assert_double_eq(us->num[1], iso("2020-01-02T13:45"));
+    ck_assert(isnan(us->num[2]));
+    ck_assert_double_eq(us->num[3], iso("2020-02-29"));
+    ck_assert_int_eq(us->n_missing, 1);
+
+    /* One value with a day above 12 settles the whole column: 2/1/2020 is 2 January. */
+    const am_column *eu = col(f, "eu");
+    ck_assert_int_eq(eu->type, AM_COL_TIME);
+    ck_assert_int_eq(eu->time_format, AM_TIME_DMY);
+    ck_assert_double_eq(eu->num[0], iso("2020-12-31"));
+    ck_assert_double_eq(eu->num[1], iso("2020-01-02"));
+    ck_assert_double_eq(eu->num[2], iso("2020-02-29T00:30"));
+    ck_assert_double_eq(eu->num[3], iso("2020-02-01"));
+
+    /* Dots are European even when every value is ambiguous. */
+    const am_column *dot = col(f, "dot");
+    ck_assert_int_eq(dot->type, AM_COL_TIME);
+    ck_assert_int_eq(dot->time_format, AM_TIME_DMY);
+    ck_assert_double_eq(dot->num[0], iso("2020-02-01"));
+    ck_assert_double_eq(dot->num[2], iso("2021-04-03T23:59:59"));
+    ck_assert_double_eq(dot->num[3], iso("2020-12-31"));
+
+    /* Every value ambiguous with slashes: month first. */
+    const am_column *amb = col(f, "ambiguous");
+    ck_assert_int_eq(amb->type, AM_COL_TIME);
+    ck_assert_int_eq(amb->time_format, AM_TIME_MDY);
+    ck_assert_double_eq(amb->num[0], iso("2020-01-02"));
+    ck_assert_double_eq(amb->num[1], iso("2021-03-04"));
+    ck_assert(isnan(amb->num[2]));
+    ck_assert_double_eq(amb->num[3], iso("2020-12-11"));
+
+    const am_column *dash = col(f, "dash");
+    ck_assert_int_eq(dash->type, AM_COL_TIME);
+    ck_assert_int_eq(dash->time_format, AM_TIME_DMY);
+    ck_assert_double_eq(dash->num[1], iso("2020-02-01T18:07"));
+    ck_assert_double_eq(dash->num[3], iso("2021-06-05"));
+
+    const am_column *is = col(f, "iso");
+    ck_assert_int_eq(is->type, AM_COL_TIME);
+    ck_assert_int_eq(is->time_format, AM_TIME_ISO);
+    ck_assert_double_eq(is->num[2], iso("2020-01-03T10:00"));
+
+    ck_assert_int_eq(col(f, "num")->type, AM_COL_NUM);
+    ck_assert_int_eq(col(f, "num")->time_format, 0);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Columns that look like dates but are not one in any single format stay as written. */
+START_TEST(test_date_formats_rejected)
+{
+    am_frame *f = read_text("mixed,invalid,leap,iso_us,short_year,dot_us,stray\n"
+                            "13/1/2020,2/30/2020,29/2/2021,2020-01-02,1/2/20,1.13.2020,1/2/2020\n"
+                            "1/13/2020,1/1/2020,1/1/2021,1/2/2020,3/4/21,1.2.2020,n/a\n",
+                            NULL);
+    static const char *const names[] = {"mixed", "invalid", "leap", "iso_us", "short_year",
+                                        "dot_us", "stray"};
+    for (size_t k = 0; k < AM_COUNT(names); k++) {
+        const am_column *c = col(f, names[k]);
+        ck_assert_msg(c->type == AM_COL_CAT, "%s: %s", names[k], am_coltype_name(c->type));
+        ck_assert_int_eq(c->time_format, AM_TIME_ISO);
+        ck_assert_ptr_null(c->num);
+        ck_assert_int_eq(c->levels.n, 2);
+    }
+    ck_assert_str_eq(level(col(f, "invalid"), 0), "2/30/2020");
+    am_frame_free(f);
+
+    /* A single US value among numbers is not a date column either. */
+    f = read_text("x\n1\n2/3/2020\n", NULL);
+    ck_assert_int_eq(f->cols[0].type, AM_COL_CAT);
+    am_frame_free(f);
+}
+END_TEST
+
+/* At predict time the training column's format is forced: values are read in exactly that order,
+ * whatever this file's own evidence says, and a value that does not fit is an error. */
+START_TEST(test_force_time_format)
+{
+    am_csv_force us[] = {{"t", AM_COL_TIME, AM_TIME_MDY}};
+    am_csv_force eu[] = {{"t", AM_COL_TIME, AM_TIME_DMY}};
+    am_csv_options ou = {.force = us, .n_force = 1};
+    am_csv_options oe = {.force = eu, .n_force = 1};
+    const char *text = "t\n1/2/2020\nNA\n3/4/2021 10:30\n";
+
+    am_frame *f = read_text(text, &ou);
+    ck_assert_int_eq(f->cols[0].type, AM_COL_TIME);
+    ck_assert_int_eq(f->cols[0].time_format, AM_TIME_MDY);
+    ck_assert_double_eq(f->cols[0].num[0], iso("2020-01-02"));
+    ck_assert(isnan(f->cols[0].num[1]));
+    ck_assert_double_eq(f->cols[0].num[2], iso("2021-03-04T10:30"));
+    am_frame_free(f);
+
+    /* Inference would call this column US; the forced European order wins. */
+    f = read_text(text, &oe);
+    ck_assert_int_eq(f->cols[0].time_format, AM_TIME_DMY);
+    ck_assert_double_eq(f->cols[0].num[0], iso("2020-02-01"));
+    ck_assert_double_eq(f->cols[0].num[2], iso("2021-04-03T10:30"));
+    am_frame_free(f);
+
+    /* A value that breaks the forced format: message, line and column. */
+    am_diag d;
+    char path[64], buf[1024], want[256];
+    text = "a,t\n1,12/31/2020\n2,1/2/2020\n\n3,1/13/2020\n4,1/1/2020\n";
+    ck_assert_int_eq(read_text_fail(text, strlen(text), &oe, &d, path, sizeof(path)),
+                     AM_ERR_DATA);
+    ck_assert_int_eq(d.line, 2);
+    ck_assert_str_eq(d.column, "t");
+    ck_assert_str_eq(d.message, "expected a day-first date (D/M/YYYY), got \"12/31/2020\"");
+    snprintf(want, sizeof(want),
+             "%s:2: column \"t\": expected a day-first date (D/M/YYYY), got \"12/31/2020\"",
+             path);
+    ck_assert_str_eq(am_diag_format(&d, buf, sizeof(buf)), want);
+
+    text = "a,t\n1,1/2/2020\n2,1/2/2020\n\n3,1/13/2020\n4,1/1/2020\n";
+    ck_assert_int_eq(read_text_fail(text, strlen(text), &oe, &d, path, sizeof(path)),
+                     AM_ERR_DATA);
+    ck_assert_int_eq(d.line, 5);
+    ck_assert_str_eq(d.column, "t");
+    ck_assert_str_eq(d.message, "expected a day-first date (D/M/YYYY), got \"1/13/2020\"");
+
+    /* Dots are never month first; an ISO value does not fit a day-month format. */
+    text = "t\n1/2/2020\n1.2.2020\n";
+    ck_assert_int_eq(read_text_fail(text, strlen(text), &ou, &d, path, sizeof(path)),
+                     AM_ERR_DATA);
+    ck_assert_int_eq(d.line, 3);
+    ck_assert_str_eq(d.message, "expected a month-first date (M/D/YYYY), got \"1.2.2020\"");
+    text = "t\n2020-01-02\n";
+    ck_assert_int_eq(read_text_fail(text, strlen(text), &ou, &d, path, sizeof(path)),
+                     AM_ERR_DATA);
+    ck_assert_int_eq(d.line, 2);
+
+    /* The ISO format (zero) refuses a US value with the ISO message. */
+    am_csv_force is[] = {{"t", AM_COL_TIME, AM_TIME_ISO}};
+    am_csv_options oi = {.force = is, .n_force = 1};
+    text = "t\n2020-01-02\n1/2/2020\n";
+    ck_assert_int_eq(read_text_fail(text, strlen(text), &oi, &d, path, sizeof(path)),
+                     AM_ERR_DATA);
+    ck_assert_int_eq(d.line, 3);
+    ck_assert_str_eq(d.message, "expected a date or date-time, got \"1/2/2020\"");
+
+    /* A format that does not exist is the caller's error; it is ignored for other types. */
+    am_csv_force odd[] = {{"t", AM_COL_TIME, 3}};
+    am_csv_options oo = {.force = odd, .n_force = 1};
+    am_frame *sentinel = (am_frame *)(uintptr_t)0x1;
+    f = sentinel;
+    char p2[64];
+    text = "t\n1/2/2020\n";
+    write_temp(p2, sizeof(p2), text, strlen(text));
+    ck_assert_int_eq(am_csv_read(p2, &oo, &f, &d), AM_ERR_ARG);
+    ck_assert(f == sentinel);
+    odd[0].type = AM_COL_CAT;
+    f = read_ok(p2, &oo);
+    ck_assert_int_eq(f->cols[0].type, AM_COL_CAT);
+    ck_assert_int_eq(f->cols[0].time_format, 0);
+    am_frame_free(f);
+    unlink(p2);
+}
+END_TEST
+
 /* Every allocation in turn fails: each attempt must return AM_ERR_NOMEM, leave *out alone and
  * leak nothing (the sanitizer and valgrind runs check that), until one succeeds. */
 START_TEST(test_out_of_memory)
@@ -733,7 +986,7 @@ START_TEST(test_out_of_memory)
                        "3,a,,w,-2\r\n";
     char path[64];
     write_temp(path, sizeof(path), text, strlen(text));
-    am_csv_force force[] = {{"note", AM_COL_TEXT}};
+    am_csv_force force[] = {{"note", AM_COL_TEXT, 0}};
     am_csv_options o = {.force = force, .n_force = 1, .keep_levels = "id", .block_size = 7};
     am_frame *ref = read_ok(path, &o);
     int k = 0;
@@ -778,6 +1031,10 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_keep_levels);
     tcase_add_test(tc, test_force_types);
     tcase_add_test(tc, test_parse_datetime);
+    tcase_add_test(tc, test_parse_datetime_as);
+    tcase_add_test(tc, test_date_formats);
+    tcase_add_test(tc, test_date_formats_rejected);
+    tcase_add_test(tc, test_force_time_format);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

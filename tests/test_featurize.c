@@ -141,11 +141,13 @@ static const char *diag_text(const am_diag *d)
     return am_diag_format(d, buf, sizeof(buf));
 }
 
-/* Fits, failing the test on error. */
+/* Fits, failing the test on error. Every level seen is kept (no rare grouping) up to 100 per
+ * column, so the small hand-made frames keep their levels; the defaults have their own tests. */
 static am_featurizer *fit_ok(const am_frame *f, int32_t target, const int64_t *rows, int64_t n,
                              bool standardize, const am_logger *log)
 {
-    am_feat_options o = {.standardize = standardize};
+    am_feat_options o = {.standardize = standardize, .rare_min_count = 1,
+                         .onehot_max_levels = 100};
     am_featurizer *fz = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -432,7 +434,8 @@ START_TEST(test_onehot_missing_without_slot)
 }
 END_TEST
 
-/* 150 levels: the 100 most frequent (ties by level order) keep a slot, the rest share unseen. */
+/* 150 levels, a cap of 100: the 100 most frequent (ties by level order) keep a slot, the rest
+ * share the <rare> slot. */
 START_TEST(test_onehot_level_cap)
 {
     enum { L = 150, N = L + 7 };
@@ -448,7 +451,7 @@ START_TEST(test_onehot_level_cap)
     set_cat(f, 0, "c", v);
     int64_t *rows = iota(N);
     am_featurizer *fz = fit_ok(f, -1, rows, N, false, NULL);
-    ck_assert_int_eq(am_featurizer_n_features(fz), 101);
+    ck_assert_int_eq(am_featurizer_n_features(fz), 102);
     for (int l = 0; l < 98; l++) {
         char want[16];
         snprintf(want, sizeof(want), "c=L%d", l);
@@ -458,9 +461,10 @@ START_TEST(test_onehot_level_cap)
     ck_assert_str_eq(am_featurizer_feature_name(fz, 97), "c=L97");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 98), "c=L120");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 99), "c=L149");
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 100), "c=<unseen>");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 100), "c=<rare>");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 101), "c=<unseen>");
     am_matrix m = transform_ok(fz, f, NULL, 0);
-    ck_assert_double_eq(AM_AT(&m, 98, 100), 1.0); /* L98 has no slot of its own */
+    ck_assert_double_eq(AM_AT(&m, 98, 100), 1.0); /* L98 has no slot of its own: grouped */
     ck_assert_double_eq(AM_AT(&m, 120, 98), 1.0);
     ck_assert_double_eq(AM_AT(&m, 149, 99), 1.0);
     am_matrix_fini(&m);
@@ -597,9 +601,10 @@ END_TEST
 
 /* ---- featurizer: dropped columns --------------------------------------------------------- */
 
-START_TEST(test_drop_time_text_empty)
+START_TEST(test_time_text_encoded_empty_dropped)
 {
-    const double x[] = {1, 2, 3}, t[] = {0, 86400, 172800}, e[] = {NAN, NAN, 5}, y[] = {0, 1, 0};
+    const double x[] = {1, 2, 3}, t[] = {0, 86400 * 40, 172800 * 90}, e[] = {NAN, NAN, 5},
+                 y[] = {0, 1, 0};
     const char *const txt[] = {"a long text", "more words here", "and so on"};
     am_frame *f = frame_new(3, 5);
     set_num(f, 0, "x", x);
@@ -611,22 +616,24 @@ START_TEST(test_drop_time_text_empty)
     am_logger log = {capture, &cap};
     int64_t rows[] = {0, 1}; /* e has a value only in row 2, which is not a training row */
     am_featurizer *fz = fit_ok(f, 4, rows, 2, false, &log);
-    ck_assert_int_eq(am_featurizer_n_inputs(fz), 1);
+    ck_assert_int_eq(am_featurizer_n_inputs(fz), 3);
     ck_assert_str_eq(am_featurizer_input_name(fz, 0), "x");
-    ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 2);
-    ck_assert_int_ge(find_log(&cap, AM_LOG_WARN, "dropping date/time column \"d\" and text column "
-                              "\"t\" until featurization supports them"), 0);
+    ck_assert_str_eq(am_featurizer_input_name(fz, 1), "d");
+    ck_assert_int_eq(am_featurizer_input_role(fz, 1), AM_ROLE_DATETIME);
+    ck_assert_str_eq(am_featurizer_input_name(fz, 2), "t");
+    ck_assert_int_eq(am_featurizer_input_role(fz, 2), AM_ROLE_TEXT);
+    ck_assert_int_ge(feature_index(fz, "d.month_sin"), 0); /* the month varies */
+    ck_assert_int_ge(feature_index(fz, "t#w0"), 0);
+    ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 1);
     ck_assert_int_ge(find_log(&cap, AM_LOG_WARN, "dropping column \"e\": it has no value in the "
                               "training rows"), 0);
     am_featurizer_free(fz);
-
     am_frame_free(f);
 
-    /* Target, a date and a column empty in the training rows: nothing is left. */
-    f = frame_new(3, 3);
+    /* Target and a column empty in the training rows: nothing is left. */
+    f = frame_new(3, 2);
     set_num(f, 0, "y", y);
-    set_time(f, 1, "d", t);
-    set_num(f, 2, "e", e);
+    set_num(f, 1, "e", e);
     set_source(f, "train.csv");
     am_featurizer *none = NULL;
     am_diag d;
@@ -769,33 +776,62 @@ START_TEST(test_load_truncated)
 }
 END_TEST
 
-/* Hand-made payloads that are well-formed byte streams but nonsense as featurizers. */
+/* Hand-made payloads (format 2) that are well-formed byte streams but nonsense as
+ * featurizers. Two numeric inputs: "n" (imputed value and indicator) and "m" (value only). */
 typedef enum corrupt {
-    C_NO_INPUTS, C_HUGE_INPUTS, C_BAD_FLAG, C_BAD_TYPE, C_NAN_MEDIAN, C_ZERO_LEVELS,
-    C_HUGE_LEVELS, C_DUP_LEVEL, C_DUP_INPUT, C_INF_SCALE, C_ZERO_SCALE, C_NEG_SCALE,
+    C_NO_INPUTS, C_HUGE_INPUTS, C_BAD_NATIVE, C_BAD_SCALING, C_BAD_TYPE, C_BAD_ROLE,
+    C_BAD_FORMAT, C_NO_ENCODERS, C_MANY_ENCODERS, C_UNKNOWN_ENCODER, C_LONG_PAYLOAD,
+    C_SHORT_PAYLOAD, C_NAN_MEDIAN, C_DUP_INPUT, C_INF_SCALE, C_ZERO_SCALE, C_NEG_SCALE,
     C_NAN_CENTER, C_NEWER_VERSION, C_VALID, C_COUNT
 } corrupt;
+
+/* A numeric encoder's payload: width, names, no category counts, fill, indicator flag. */
+static void numeric_payload(am_buf *p, const char *name, double fill, bool indicator)
+{
+    am_buf_init(p);
+    am_buf_u64(p, indicator ? 2 : 1);
+    am_buf_str(p, name);
+    if (indicator) {
+        char miss[64];
+        snprintf(miss, sizeof(miss), "%s_missing", name);
+        am_buf_str(p, miss);
+    }
+    am_buf_u8(p, 0);
+    am_buf_f64(p, fill);
+    am_buf_u8(p, indicator ? 1 : 0);
+}
+
+static void put_input(am_buf *b, corrupt c, const char *name, double fill, bool indicator)
+{
+    am_buf_str(b, name);
+    am_buf_u32(b, c == C_BAD_TYPE ? AM_COL_TEXT : AM_COL_NUM);
+    am_buf_u8(b, c == C_BAD_FORMAT ? 1 : 0);                    /* time format */
+    am_buf_u8(b, c == C_BAD_ROLE ? 9 : AM_ROLE_NUMERIC);
+    am_buf_u32(b, c == C_NO_ENCODERS ? 0 : c == C_MANY_ENCODERS ? 5 : 1);
+    am_buf p;
+    numeric_payload(&p, name, fill, indicator);
+    am_buf_str(b, c == C_UNKNOWN_ENCODER ? "bogus" : "numeric");
+    am_buf_u32(b, 1);
+    am_buf_u64(b, p.len + (c == C_LONG_PAYLOAD) - (c == C_SHORT_PAYLOAD));
+    am_buf_put(b, p.data, p.len);
+    if (c == C_LONG_PAYLOAD)
+        am_buf_u8(b, 0);
+    am_buf_fini(&p);
+}
 
 static void build_payload(am_buf *b, corrupt c)
 {
     am_buf_init(b);
     am_buf_u64(b, c == C_NO_INPUTS ? 0 : c == C_HUGE_INPUTS ? UINT64_MAX / 2 : 2);
-    am_buf_u8(b, c == C_BAD_FLAG ? 3 : 1); /* standardized (0 plain, 2 native) */
-    am_buf_str(b, "n");
-    am_buf_u32(b, c == C_BAD_TYPE ? AM_COL_TEXT : AM_COL_NUM);
-    am_buf_f64(b, c == C_NAN_MEDIAN ? NAN : 1.5);
-    am_buf_u8(b, 1); /* n, n_missing */
-    am_buf_str(b, c == C_DUP_INPUT ? "n" : "c");
-    am_buf_u32(b, AM_COL_CAT);
-    am_buf_u64(b, c == C_ZERO_LEVELS ? 0 : c == C_HUGE_LEVELS ? 1000000 : 2);
-    am_buf_str(b, "x");
-    am_buf_str(b, c == C_DUP_LEVEL ? "x" : "y");
-    am_buf_u8(b, 0); /* c=x, c=y, c=<unseen> */
-    const double center[5] = {0, 0, 0.5, c == C_NAN_CENTER ? NAN : 0.5, 0};
-    const double scale[5] = {1, c == C_INF_SCALE ? INFINITY : 1, c == C_ZERO_SCALE ? 0.0 : 0.5,
-                             c == C_NEG_SCALE ? -0.5 : 0.5, 1};
-    am_buf_f64s(b, center, 5);
-    am_buf_f64s(b, scale, 5);
+    am_buf_u8(b, c == C_BAD_NATIVE ? 2 : 0);  /* not native */
+    am_buf_u8(b, c == C_BAD_SCALING ? 3 : 1); /* standardised */
+    put_input(b, c, "n", c == C_NAN_MEDIAN ? NAN : 1.5, true);
+    put_input(b, c, c == C_DUP_INPUT ? "n" : "m", 2.0, false);
+    const double center[3] = {0, 0.5, c == C_NAN_CENTER ? NAN : 0.5};
+    const double scale[3] = {c == C_INF_SCALE ? INFINITY : 1, c == C_ZERO_SCALE ? 0.0 : 0.5,
+                             c == C_NEG_SCALE ? -0.5 : 0.5};
+    am_buf_f64s(b, center, 3);
+    am_buf_f64s(b, scale, 3);
     ck_assert(!b->failed);
 }
 
@@ -810,9 +846,9 @@ START_TEST(test_load_corrupt)
     am_status st = load_bytes(b.data, b.len, version, &out, &d);
     if (_i == C_VALID) {
         ck_assert_msg(st == AM_OK, "%s", diag_text(&d));
-        ck_assert_int_eq(am_featurizer_n_features(out), 5);
+        ck_assert_int_eq(am_featurizer_n_features(out), 3);
         ck_assert_str_eq(am_featurizer_feature_name(out, 1), "n_missing");
-        ck_assert_str_eq(am_featurizer_feature_name(out, 3), "c=y");
+        ck_assert_str_eq(am_featurizer_feature_name(out, 2), "m");
     } else {
         ck_assert_int_eq(st, AM_ERR_FORMAT);
         ck_assert_ptr_null(out);
@@ -980,9 +1016,10 @@ START_TEST(test_native_drops_and_schema)
     am_logger log = {capture, &cap};
     int64_t rows[] = {0, 1};
     am_featurizer *fz = fit_native(f, -1, rows, 2, false, &log);
-    ck_assert_int_eq(am_featurizer_n_features(fz), 1);
+    ck_assert_int_eq(am_featurizer_n_inputs(fz), 2); /* e has no value in the training rows */
     ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "x");
-    ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 2);
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 1), "d.day"); /* raw calendar parts */
+    ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 1);
     am_frame *g = frame_new(3, 1);
     set_num(g, 0, "y", x);
     am_matrix m;
@@ -1005,8 +1042,9 @@ START_TEST(test_native_save_load)
     am_featurizer *fz = fit_native(f, -1, rows, 8, false, NULL);
     am_buf b;
     save_ok(fz, &b);
-    ck_assert_uint_gt(b.len, 9);
-    ck_assert_int_eq(b.data[8], 2); /* the mode byte after the input count: native */
+    ck_assert_uint_gt(b.len, 10);
+    ck_assert_int_eq(b.data[8], 1); /* after the input count: native, then no scaling */
+    ck_assert_int_eq(b.data[9], 0);
     am_featurizer *back = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -1039,19 +1077,35 @@ START_TEST(test_native_save_load)
 END_TEST
 
 /* Native payloads that parse as bytes but not as featurizers. */
+/* Native payloads by hand: _i 0 native with scaling (corrupt), 1 an input with no encoder
+ * (corrupt), 2 valid: two native numeric inputs. */
 START_TEST(test_native_load_corrupt)
 {
     am_buf b;
     am_buf_init(&b);
     am_buf_u64(&b, 2);
-    am_buf_u8(&b, 2); /* native */
-    am_buf_str(&b, "n");
-    am_buf_u32(&b, AM_COL_NUM);
-    am_buf_str(&b, "c");
-    am_buf_u32(&b, AM_COL_CAT);
-    am_buf_u64(&b, _i == 0 ? 0 : 2); /* no level at all */
-    am_buf_str(&b, "x");
-    am_buf_str(&b, _i == 1 ? "x" : "y"); /* a duplicate level */
+    am_buf_u8(&b, 1);               /* native */
+    am_buf_u8(&b, _i == 0 ? 1 : 0); /* scaling */
+    const char *names[2] = {"n", "c"};
+    for (int k = 0; k < 2; k++) {
+        am_buf_str(&b, names[k]);
+        am_buf_u32(&b, AM_COL_NUM);
+        am_buf_u8(&b, 0);
+        am_buf_u8(&b, AM_ROLE_NUMERIC);
+        am_buf_u32(&b, _i == 1 && k == 1 ? 0 : 1);
+        if (_i == 1 && k == 1)
+            continue;
+        am_buf p;
+        am_buf_init(&p);
+        am_buf_u64(&p, 1);
+        am_buf_str(&p, names[k]);
+        am_buf_u8(&p, 0);
+        am_buf_str(&b, "native_numeric");
+        am_buf_u32(&b, 1);
+        am_buf_u64(&b, p.len);
+        am_buf_put(&b, p.data, p.len);
+        am_buf_fini(&p);
+    }
     ck_assert(!b.failed);
     am_featurizer *out = NULL;
     am_status st = load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &out, NULL);
@@ -1059,8 +1113,7 @@ START_TEST(test_native_load_corrupt)
         ck_assert_int_eq(st, AM_OK);
         ck_assert_int_eq(am_featurizer_n_features(out), 2);
         ck_assert_str_eq(am_featurizer_feature_name(out, 1), "c");
-        ck_assert_int_eq(am_featurizer_n_categories(out, 1), 2);
-        ck_assert_int_eq(am_featurizer_n_categories(out, 0), 0);
+        ck_assert_int_eq(am_featurizer_n_categories(out, 1), 0);
     } else {
         ck_assert_int_eq(st, AM_ERR_FORMAT);
         ck_assert_ptr_null(out);
@@ -1628,6 +1681,300 @@ END_TEST
 
 /* ---- the suite --------------------------------------------------------------------------- */
 
+/* ---- featurizer: roles, target statistics, scaling (issue 5) ---------------------------- */
+
+/* A "messy" table of n rows: an integer id, a constant, a yes/no column, a city among 40
+ * (high cardinality), a colour among 3 and a number; y depends on city and number. */
+static am_frame *messy_frame(int64_t n, double **y_out)
+{
+    static const char *const yes_no[] = {"no", "yes"};
+    static const char *const colours[] = {"red", "green", "blue"};
+    char (*cities)[8] = malloc(40 * sizeof(*cities));
+    const char **city = malloc((size_t)n * sizeof(char *));
+    const char **yn = malloc((size_t)n * sizeof(char *)), **col = malloc((size_t)n * sizeof(char *));
+    double *id = malloc((size_t)n * sizeof(double)), *k = malloc((size_t)n * sizeof(double)),
+           *x = malloc((size_t)n * sizeof(double)), *y = malloc((size_t)n * sizeof(double));
+    ck_assert(cities && city && yn && col && id && k && x && y);
+    for (int c = 0; c < 40; c++)
+        snprintf(cities[c], sizeof(cities[c]), "c%02d", c);
+    am_rng r;
+    am_rng_seed(&r, 7);
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)am_rng_below(&r, 40);
+        id[i] = (double)(1000 + i);
+        k[i] = 3.0;
+        x[i] = am_rng_uniform(&r);
+        city[i] = cities[c];
+        yn[i] = yes_no[am_rng_below(&r, 2)];
+        col[i] = colours[am_rng_below(&r, 3)];
+        y[i] = (c % 4 == 0) != (x[i] > 0.8) ? 1.0 : 0.0;
+    }
+    am_frame *f = frame_new(n, 6);
+    set_num(f, 0, "id", id);
+    set_num(f, 1, "k", k);
+    set_cat(f, 2, "member", yn);
+    set_cat(f, 3, "city", city);
+    set_cat(f, 4, "colour", col);
+    set_num(f, 5, "x", x);
+    free(cities);
+    free(city);
+    free(yn);
+    free(col);
+    free(id);
+    free(k);
+    free(x);
+    *y_out = y;
+    return f;
+}
+
+static am_column_role *roles_ok(const am_frame *f)
+{
+    am_column_role *roles = calloc((size_t)f->n_cols, sizeof(am_column_role));
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_msg(am_roles_infer(f, -1, NULL, roles, &d) == AM_OK, "%s", diag_text(&d));
+    return roles;
+}
+
+/* Roles decide the encoders: the id and the constant are left out, the yes/no column is one
+ * 0/1 feature, the 40-level city gets target and frequency encodings (it has a target), the
+ * colour is one-hot. Without a target the city is one-hot (capped). */
+START_TEST(test_roles_choose_encoders)
+{
+    double *y;
+    am_frame *f = messy_frame(2000, &y);
+    am_column_role *roles = roles_ok(f);
+    ck_assert_int_eq(roles[0].why, AM_DROP_IDENTIFIER);
+    ck_assert_int_eq(roles[1].why, AM_DROP_CONSTANT);
+    ck_assert_int_eq(roles[2].role, AM_ROLE_BOOLEAN);
+    int64_t *rows = iota(2000);
+    am_feat_options o = {.standardize = true, .roles = roles, .y = y, .task = AM_TASK_BINARY,
+                         .n_classes = 2, .seed = 3, .onehot_max_levels = 20};
+    am_featurizer *fz = NULL;
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_msg(am_featurizer_fit(f, -1, rows, 2000, &o, NULL, &fz, &d) == AM_OK, "%s",
+                  diag_text(&d));
+    ck_assert_int_eq(am_featurizer_n_inputs(fz), 4);
+    ck_assert_int_lt(feature_index(fz, "id"), 0);
+    ck_assert_int_lt(feature_index(fz, "k"), 0);
+    ck_assert_int_ge(feature_index(fz, "member"), 0);
+    ck_assert_int_lt(feature_index(fz, "member=yes"), 0);
+    ck_assert_int_ge(feature_index(fz, "city.target"), 0);
+    ck_assert_int_ge(feature_index(fz, "city.freq"), 0);
+    ck_assert_int_lt(feature_index(fz, "city=c00"), 0);
+    ck_assert_int_ge(feature_index(fz, "colour=red"), 0);
+    am_featurizer_free(fz);
+
+    o.y = NULL; /* no target: no target statistics; the city is one-hot, capped */
+    ck_assert_int_eq(am_featurizer_fit(f, -1, rows, 2000, &o, NULL, &fz, &d), AM_OK);
+    ck_assert_int_lt(feature_index(fz, "city.target"), 0);
+    ck_assert_int_ge(feature_index(fz, "city=<unseen>"), 0);
+    int64_t city_slots = 0;
+    for (int64_t j = 0; j < am_featurizer_n_features(fz); j++)
+        city_slots += strncmp(am_featurizer_feature_name(fz, j), "city=c", 6) == 0;
+    ck_assert_int_eq(city_slots, 20);
+    am_featurizer_free(fz);
+    free(roles);
+    free(y);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* The training matrix of fit_transform holds out-of-fold target statistics: a row's own target
+ * never enters its encoding (flipping it leaves the row's value alone), whereas a plain
+ * transform of the same rows uses every training row. */
+START_TEST(test_fit_transform_out_of_fold)
+{
+    double *y;
+    am_frame *f = messy_frame(1500, &y);
+    am_column_role *roles = roles_ok(f);
+    int64_t *rows = iota(1500);
+    am_feat_options o = {.roles = roles, .y = y, .task = AM_TASK_BINARY, .n_classes = 2,
+                         .seed = 11, .onehot_max_levels = 20};
+    am_featurizer *fz = NULL, *fz2 = NULL;
+    am_matrix x1, x2;
+    am_diag d;
+    am_diag_clear(&d);
+    ck_assert_msg(am_featurizer_fit_transform(f, -1, rows, 1500, &o, NULL, &fz, &x1, &d) ==
+                      AM_OK, "%s", diag_text(&d));
+    int64_t jt = feature_index(fz, "city.target");
+    ck_assert_int_ge(jt, 0);
+    am_matrix plain = transform_ok(fz, f, rows, 1500);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < 1500; i++)
+        differ += AM_AT(&x1, i, jt) != AM_AT(&plain, i, jt);
+    ck_assert_int_gt(differ, 1000); /* out of fold is not the plain encoding */
+    y[17] = 1.0 - y[17];
+    ck_assert_int_eq(am_featurizer_fit_transform(f, -1, rows, 1500, &o, NULL, &fz2, &x2, &d),
+                     AM_OK);
+    ck_assert_double_eq(AM_AT(&x1, 17, jt), AM_AT(&x2, 17, jt));
+    int64_t moved = 0; /* rows of the same city in other inner folds did see it */
+    for (int64_t i = 0; i < 1500; i++)
+        moved += AM_AT(&x1, i, jt) != AM_AT(&x2, i, jt);
+    ck_assert_int_gt(moved, 0);
+    am_matrix_fini(&x1);
+    am_matrix_fini(&x2);
+    am_matrix_fini(&plain);
+    am_featurizer_free(fz);
+    am_featurizer_free(fz2);
+    free(roles);
+    free(y);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Validation rows (not in rows) full of poison — new cities, huge numbers, missing colours —
+ * leave the fitted featurizer's bytes unchanged, target statistics included. */
+START_TEST(test_poisoned_rows_with_target)
+{
+    double *y, *y_b;
+    am_frame *a = messy_frame(1200, &y), *b = messy_frame(1200, &y_b);
+    free(y_b);
+    for (int64_t i = 1000; i < 1200; i++) { /* poison b's validation rows */
+        b->cols[3].codes[i] = am_strset_add(&b->cols[3].levels, "poison", 6);
+        b->cols[5].num[i] = 1e300;
+        b->cols[4].codes[i] = -1;
+    }
+    am_column_role *roles = roles_ok(a);
+    int64_t *rows = iota(1000);
+    am_feat_options o = {.standardize = true, .roles = roles, .y = y, .task = AM_TASK_BINARY,
+                         .n_classes = 2, .seed = 5, .onehot_max_levels = 20};
+    am_featurizer *fa = NULL, *fb = NULL;
+    ck_assert_int_eq(am_featurizer_fit(a, -1, rows, 1000, &o, NULL, &fa, NULL), AM_OK);
+    ck_assert_int_eq(am_featurizer_fit(b, -1, rows, 1000, &o, NULL, &fb, NULL), AM_OK);
+    am_buf ba, bb;
+    save_ok(fa, &ba);
+    save_ok(fb, &bb);
+    ck_assert_uint_eq(ba.len, bb.len);
+    ck_assert_mem_eq(ba.data, bb.data, ba.len);
+    /* and the poisoned rows transform without error: an unseen city gets the prior */
+    int64_t vrows[] = {1100, 1101};
+    am_matrix m = transform_ok(fb, b, vrows, 2);
+    ck_assert(isfinite(AM_AT(&m, 0, feature_index(fb, "city.target"))));
+    am_matrix_fini(&m);
+    am_buf_fini(&ba);
+    am_buf_fini(&bb);
+    am_featurizer_free(fa);
+    am_featurizer_free(fb);
+    free(roles);
+    free(y);
+    am_free(rows);
+    am_frame_free(a);
+    am_frame_free(b);
+}
+END_TEST
+
+/* Defaults: levels seen in fewer than 5 training rows share a <rare> slot. */
+START_TEST(test_rare_levels_grouped)
+{
+    const char *v[40];
+    for (int i = 0; i < 40; i++)
+        v[i] = i < 30 ? (i % 2 ? "big" : "large") : i < 34 ? "tiny" : i < 36 ? "odd" : "small";
+    am_frame *f = frame_new(40, 1);
+    set_cat(f, 0, "c", v);
+    int64_t *rows = iota(40);
+    am_feat_options o = {0};
+    am_featurizer *fz = NULL;
+    ck_assert_int_eq(am_featurizer_fit(f, -1, rows, 40, &o, NULL, &fz, NULL), AM_OK);
+    ck_assert_int_ge(feature_index(fz, "c=big"), 0);
+    ck_assert_int_ge(feature_index(fz, "c=large"), 0);
+    ck_assert_int_lt(feature_index(fz, "c=tiny"), 0); /* 4 rows */
+    ck_assert_int_lt(feature_index(fz, "c=odd"), 0);  /* 2 rows */
+    ck_assert_int_lt(feature_index(fz, "c=small"), 0); /* 4 rows */
+    int64_t rare = feature_index(fz, "c=<rare>");
+    ck_assert_int_ge(rare, 0);
+    am_matrix m = transform_ok(fz, f, rows, 40);
+    ck_assert_double_eq(AM_AT(&m, 31, rare), 1.0);
+    ck_assert_double_eq(AM_AT(&m, 0, rare), 0.0);
+    am_matrix_fini(&m);
+    am_featurizer_free(fz);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Robust scaling: each training output column has median 0 and interquartile range 1 (or is
+ * only centred when it has no spread there). */
+START_TEST(test_robust_scaling)
+{
+    double x[101];
+    for (int i = 0; i < 101; i++)
+        x[i] = i == 100 ? 1e6 : (double)(i * i); /* one huge outlier */
+    am_frame *f = frame_new(101, 1);
+    set_num(f, 0, "x", x);
+    int64_t *rows = iota(101);
+    am_feat_options o = {.standardize = true, .robust_scale = true};
+    am_featurizer *fz = NULL;
+    am_matrix m;
+    ck_assert_int_eq(am_featurizer_fit_transform(f, -1, rows, 101, &o, NULL, &fz, &m, NULL),
+                     AM_OK);
+    double *v = malloc(101 * sizeof(double));
+    memcpy(v, m.data, 101 * sizeof(double));
+    qsort(v, 101, sizeof(double), cmp_dbl);
+    ck_assert_double_eq_tol(v[50], 0.0, 1e-12);
+    ck_assert_double_eq_tol(v[75] - v[25], 1.0, 1e-12);
+    /* the same values from transform */
+    am_matrix t = transform_ok(fz, f, rows, 101);
+    ck_assert(same_bits(&m, &t));
+    free(v);
+    am_matrix_fini(&m);
+    am_matrix_fini(&t);
+    am_featurizer_free(fz);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
+/* Every encoder kind through save and load: identical bytes and transform bits. */
+START_TEST(test_save_load_all_encoders)
+{
+    double *y;
+    am_frame *f = messy_frame(600, &y);
+    am_column_role *roles = roles_ok(f);
+    int64_t *rows = iota(600);
+    for (int native = 0; native < 2; native++) {
+        am_feat_options o = {.standardize = !native, .native = native, .roles = roles,
+                             .y = native ? NULL : y, .task = AM_TASK_BINARY, .n_classes = 2,
+                             .onehot_max_levels = 20};
+        am_featurizer *fz = NULL, *back = NULL;
+        ck_assert_int_eq(am_featurizer_fit(f, -1, rows, 600, &o, NULL, &fz, NULL), AM_OK);
+        am_buf b, b2;
+        save_ok(fz, &b);
+        am_diag d;
+        am_diag_clear(&d);
+        ck_assert_msg(load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, &d) == AM_OK, "%s",
+                      diag_text(&d));
+        save_ok(back, &b2);
+        ck_assert_uint_eq(b.len, b2.len);
+        ck_assert_mem_eq(b.data, b2.data, b.len);
+        am_matrix m1 = transform_ok(fz, f, NULL, 0), m2 = transform_ok(back, f, NULL, 0);
+        ck_assert(same_bits(&m1, &m2));
+        for (int64_t j = 0; j < am_featurizer_n_features(fz); j++)
+            ck_assert_int_eq(am_featurizer_n_categories(fz, j),
+                             am_featurizer_n_categories(back, j));
+        /* every truncation is an error, never a crash */
+        for (size_t len = 0; len < b.len; len += 1 + len / 64) {
+            am_featurizer *cut = NULL;
+            ck_assert_int_ne(load_bytes(b.data, len, AM_FEATURIZER_FORMAT, &cut, NULL), AM_OK);
+            ck_assert_ptr_null(cut);
+        }
+        am_matrix_fini(&m1);
+        am_matrix_fini(&m2);
+        am_buf_fini(&b);
+        am_buf_fini(&b2);
+        am_featurizer_free(fz);
+        am_featurizer_free(back);
+    }
+    free(roles);
+    free(y);
+    am_free(rows);
+    am_frame_free(f);
+}
+END_TEST
+
 static Suite *featurize_suite(void)
 {
     Suite *s = suite_create("featurize");
@@ -1643,13 +1990,19 @@ static Suite *featurize_suite(void)
     tcase_add_test(fz, test_schema_missing_column);
     tcase_add_test(fz, test_schema_retyped_column);
     tcase_add_test(fz, test_schema_order_and_extra_columns);
-    tcase_add_test(fz, test_drop_time_text_empty);
+    tcase_add_test(fz, test_time_text_encoded_empty_dropped);
     tcase_add_test(fz, test_fit_bad_arguments);
     tcase_add_loop_test(fz, test_save_load_roundtrip, 0, 2);
     tcase_add_test(fz, test_threads_identical);
     tcase_add_loop_test(fz, test_load_truncated, 0, 2);
     tcase_add_loop_test(fz, test_load_corrupt, 0, C_COUNT);
     tcase_add_test(fz, test_out_of_memory);
+    tcase_add_test(fz, test_roles_choose_encoders);
+    tcase_add_test(fz, test_fit_transform_out_of_fold);
+    tcase_add_test(fz, test_poisoned_rows_with_target);
+    tcase_add_test(fz, test_rare_levels_grouped);
+    tcase_add_test(fz, test_robust_scaling);
+    tcase_add_test(fz, test_save_load_all_encoders);
     tcase_set_timeout(fz, 60);
     suite_add_tcase(s, fz);
 

@@ -474,6 +474,14 @@ static am_status read_file(reader *r, FILE *f, size_t block)
 
 typedef bool (*parse_fn)(const char *s, size_t len, double *out);
 
+/* A day-month date as written, before deciding which field is the day: first<sep>second<sep>
+ * year, then an optional clock (seconds into the day). */
+struct dm_date {
+    int first, second, year;
+    char sep;
+    double clock;
+};
+
 /* Parses every value of a column into num (missing markers become NaN). Returns the index of the
  * first value that is neither, or n when all fit; *bad points at that value. Parsing straight
  * into the destination means a numeric column is parsed once. */
@@ -600,17 +608,46 @@ static void show_value(const char *v, char *buf, size_t size)
         snprintf(buf, size, "%.*s...", SHOW_MAX, v);
 }
 
-/* A column whose type the caller forced: every non-missing value must fit it. */
-static am_status convert_forced(reader *r, int32_t j, am_coltype type, am_column *c)
+static bool parse_mdy(const char *s, size_t len, double *seconds)
+{
+    return am_parse_datetime_as(s, len, AM_TIME_MDY, seconds);
+}
+
+static bool parse_dmy(const char *s, size_t len, double *seconds)
+{
+    return am_parse_datetime_as(s, len, AM_TIME_DMY, seconds);
+}
+
+static parse_fn time_parser(uint8_t format)
+{
+    return format == AM_TIME_MDY ? parse_mdy : format == AM_TIME_DMY ? parse_dmy
+                                                                     : am_parse_datetime;
+}
+
+static const char *time_expected(uint8_t format)
+{
+    switch (format) {
+    case AM_TIME_MDY: return "a month-first date (M/D/YYYY)";
+    case AM_TIME_DMY: return "a day-first date (D/M/YYYY)";
+    default: return "a date or date-time";
+    }
+}
+
+/* A column whose type the caller forced: every non-missing value must fit it (a datetime column:
+ * in exactly the forced format). */
+static am_status convert_forced(reader *r, int32_t j, const am_csv_force *fc, am_column *c)
 {
     const arena *a = &r->cols[j];
-    c->type = type;
-    if (type == AM_COL_CAT || type == AM_COL_TEXT)
+    c->type = fc->type;
+    if (fc->type == AM_COL_CAT || fc->type == AM_COL_TEXT)
         return code_all(r, a, c);
     c->num = am_malloc_array((size_t)r->n_rows, sizeof(double));
     if (!c->num)
         return fail_nomem(r);
-    parse_fn parse = type == AM_COL_TIME ? am_parse_datetime : am_parse_double;
+    bool time = fc->type == AM_COL_TIME;
+    if (time)
+        c->time_format = fc->time_format;
+    parse_fn parse = time ? time_parser(fc->time_format) : am_parse_double;
     const char *bad = NULL;
     int64_t i = parse_all(a, r->n_rows, parse, c->num, &c->n_missing, &bad);
     if (i == r->n_rows)
@@ -618,10 +655,55 @@ static am_status convert_forced(reader *r, int32_t j, am_coltype type, am_column
     char shown[SHOW_MAX + 8];
     show_value(bad, shown, sizeof(shown));
     return fail_at(r, AM_ERR_DATA, r->row_line[i], c->name, "expected %s, got \"%s\"",
-                   type == AM_COL_TIME ? "a date or date-time" : "a number", shown);
+                   time ? time_expected(fc->time_format) : "a number", shown);
 }
 
-/* Number if every value is one, else datetime if every value is one, else text or category. */
+static bool parse_dm_fields(const char *s, size_t len, struct dm_date *out);
+
+/* Decides which field of a column of day-month dates is the day, from every value (the rule is
+ * in csv.h). false when a value is neither a day-month date nor missing, or when the evidence
+ * points both ways: such a column is not a date. Calendar validity is left to the parse that
+ * follows, under the chosen order. */
+static bool infer_day_month(const arena *a, int64_t n, uint8_t *format)
+{
+    bool day_first = false, month_first = false;
+    const char *p = a->buf;
+    for (int64_t i = 0; i < n; i++) {
+        size_t len = value_len(p);
+        struct dm_date dt;
+        if (parse_dm_fields(p, len, &dt)) {
+            day_first |= dt.sep == '.' || dt.first > 12;
+            month_first |= dt.second > 12;
+            if (day_first && month_first)
+                return false;
+        } else if (!could_be_missing(p, len) || !am_csv_is_missing(p, len)) {
+            return false;
+        }
+        p += len + 1;
+    }
+    *format = day_first ? AM_TIME_DMY : AM_TIME_MDY;
+    return true;
+}
+
+/* The date format of a column whose first non-number is `bad`, when every value is a date in
+ * it: ISO if bad is ISO, else a day-month order if bad is a day-month date. Checking bad first
+ * spares further passes over numeric-looking columns with a stray word. */
+static bool parse_dates(const reader *r, const arena *a, const char *bad, am_column *c)
+{
+    double t;
+    struct dm_date dt;
+    size_t len = strlen(bad);
+    uint8_t format = AM_TIME_ISO;
+    if (!am_parse_datetime(bad, len, &t) &&
+        (!parse_dm_fields(bad, len, &dt) || !infer_day_month(a, r->n_rows, &format)))
+        return false;
+    c->time_format = format;
+    return parse_all(a, r->n_rows, time_parser(format), c->num, &c->n_missing, &bad) ==
+           r->n_rows;
+}
+
+/* Number if every value is one, else datetime if every value is one in one format, else text or
+ * category. */
 static am_status convert_inferred(reader *r, int32_t j, am_column *c)
 {
     const arena *a = &r->cols[j];
@@ -632,15 +714,11 @@ static am_status convert_inferred(reader *r, int32_t j, am_column *c)
     c->type = AM_COL_NUM;
     if (parse_all(a, r->n_rows, am_parse_double, c->num, &c->n_missing, &bad) == r->n_rows)
         return AM_OK;
-    /* The value that is not a number must be a date for the column to be one; checking it first
-     * spares a second pass over numeric-looking columns with a stray word. */
-    double t;
-    if (am_parse_datetime(bad, strlen(bad), &t)) {
+    if (parse_dates(r, a, bad, c)) {
         c->type = AM_COL_TIME;
-        if (parse_all(a, r->n_rows, am_parse_datetime, c->num, &c->n_missing, &bad) ==
-            r->n_rows)
-            return AM_OK;
+        return AM_OK;
     }
+    c->time_format = AM_TIME_ISO;
     am_free(c->num);
     c->num = NULL;
     bool text;
@@ -663,7 +741,7 @@ static const am_csv_force *find_force(const am_csv_options *o, const char *name)
 static am_status convert_column(reader *r, const am_csv_options *o, int32_t j, am_column *c)
 {
     const am_csv_force *fc = find_force(o, c->name);
-    am_status st = fc ? convert_forced(r, j, fc->type, c) : convert_inferred(r, j, c);
+    am_status st = fc ? convert_forced(r, j, fc, c) : convert_inferred(r, j, c);
     if (st != AM_OK)
         return st;
     bool keep = o && o->keep_levels && strcmp(o->keep_levels, c->name) == 0;
@@ -674,9 +752,13 @@ static am_status convert_column(reader *r, const am_csv_options *o, int32_t j, a
 
 static bool valid_forced_types(const am_csv_options *o)
 {
-    for (int32_t i = 0; o && o->force && i < o->n_force; i++)
-        if (o->force[i].type < AM_COL_NUM || o->force[i].type > AM_COL_TIME)
+    for (int32_t i = 0; o && o->force && i < o->n_force; i++) {
+        const am_csv_force *fc = &o->force[i];
+        if (fc->type < AM_COL_NUM || fc->type > AM_COL_TIME)
             return false;
+        if (fc->type == AM_COL_TIME && fc->time_format > AM_TIME_DMY)
+            return false;
+    }
     return true;
 }
 
@@ -729,7 +811,8 @@ am_status am_csv_read(const char *path, const am_csv_options *opts, am_frame **o
     if (!path || !out)
         return am_fail(d, AM_ERR_ARG, "am_csv_read: path and out must not be NULL");
     if (!valid_forced_types(opts))
-        return am_fail(d, AM_ERR_ARG, "am_csv_read: a forced column type is not valid");
+        return am_fail(d, AM_ERR_ARG,
+                       "am_csv_read: a forced column type or date format is not valid");
     reader r;
     memset(&r, 0, sizeof(r));
     r.path = path;
@@ -813,38 +896,126 @@ static int64_t days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The optional ":SS" or ":SS.fff" after a clock's minutes, at s[*i]; advances *i past it. */
+static bool parse_clock_seconds(const char *s, size_t len, size_t *i, int *sec, double *frac)
+{
+    size_t k = *i;
+    *sec = 0;
+    *frac = 0.0;
+    if (k >= len || s[k] != ':')
+        return true;
+    if (len < k + 3 || !digits(s + k + 1, 2, sec))
+        return false;
+    k += 3;
+    if (k < len && s[k] == '.') {
+        /* Digits past the 15th are below a double's resolution at these magnitudes. */
+        int64_t mantissa = 0;
+        int kept = 0;
+        size_t first = ++k;
+        for (; k < len && s[k] >= '0' && s[k] <= '9'; k++)
+            if (kept < 15) {
+                mantissa = mantissa * 10 + (s[k] - '0');
+                kept++;
+            }
+        if (k == first)
+            return false;
+        *frac = (double)mantissa / pow(10.0, kept);
+    }
+    *i = k;
+    return true;
+}
+
 /* HH:MM, HH:MM:SS or HH:MM:SS.fff, then an optional Z, to the end of the string. */
 static bool parse_clock(const char *s, size_t len, double *seconds)
 {
-    int h, mi, sec = 0;
+    int h, mi, sec;
+    double frac;
     if (len < 5 || !digits(s, 2, &h) || s[2] != ':' || !digits(s + 3, 2, &mi))
         return false;
     size_t i = 5;
-    double frac = 0.0;
-    if (i < len && s[i] == ':') {
-        if (len < i + 3 || !digits(s + i + 1, 2, &sec))
-            return false;
-        i += 3;
-        if (i < len && s[i] == '.') {
-            /* Digits past the 15th are below a double's resolution at these magnitudes. */
-            int64_t mantissa = 0;
-            int kept = 0;
-            size_t first = ++i;
-            for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-                if (kept < 15) {
-                    mantissa = mantissa * 10 + (s[i] - '0');
-                    kept++;
-                }
-            if (i == first)
-                return false;
-            frac = (double)mantissa / pow(10.0, kept);
-        }
-    }
+    if (!parse_clock_seconds(s, len, &i, &sec, &frac))
+        return false;
     if (i < len && s[i] == 'Z')
         i++;
     if (i != len || h > 23 || mi > 59 || sec > 59)
         return false;
     *seconds = h * 3600.0 + mi * 60.0 + sec + frac;
+    return true;
+}
+
+/* One or two decimal digits at s[*i] (up to len); advances *i past them. */
+static bool small_number(const char *s, size_t len, size_t *i, int *out)
+{
+    size_t k = *i;
+    int v = 0;
+    while (k < len && k - *i < 2 && s[k] >= '0' && s[k] <= '9')
+        v = v * 10 + (s[k++] - '0');
+    if (k == *i || (k < len && s[k] >= '0' && s[k] <= '9'))
+        return false;
+    *i = k;
+    *out = v;
+    return true;
+}
+
+/* "AM", "PM" (either case) preceded by at most one blank, from s[*i] to the end; *pm tells
+ * which. false when there is something else. */
+static bool parse_meridiem(const char *s, size_t len, size_t i, bool *pm)
+{
+    if (i < len && s[i] == ' ')
+        i++;
+    if (len - i != 2 || (s[i + 1] != 'M' && s[i + 1] != 'm'))
+        return false;
+    char c = s[i];
+    if (c != 'A' && c != 'a' && c != 'P' && c != 'p')
+        return false;
+    *pm = c == 'P' || c == 'p';
+    return true;
+}
+
+/* The clock of a day-month date: H:MM, H:MM:SS or H:MM:SS.fff (hour one or two digits), either
+ * 24-hour or followed by AM/PM (hour 1-12, 12 AM is midnight), to the end of the string. */
+static bool parse_dm_clock(const char *s, size_t len, double *seconds)
+{
+    size_t i = 0;
+    int h, mi, sec;
+    double frac;
+    if (!small_number(s, len, &i, &h) || i + 3 > len || s[i] != ':' ||
+        !digits(s + i + 1, 2, &mi))
+        return false;
+    i += 3;
+    if (!parse_clock_seconds(s, len, &i, &sec, &frac) || mi > 59 || sec > 59)
+        return false;
+    if (i < len) {
+        bool pm;
+        if (!parse_meridiem(s, len, i, &pm) || h < 1 || h > 12)
+            return false;
+        h = h % 12 + (pm ? 12 : 0);
+    } else if (h > 23) {
+        return false;
+    }
+    *seconds = h * 3600.0 + mi * 60.0 + sec + frac;
+    return true;
+}
+
+/* A/B/YYYY, A-B-YYYY or A.B.YYYY (A and B one or two digits, one separator throughout), then
+ * optionally ' ' and a clock. Only the syntax and the clock are checked here: which field is
+ * the day is the column's business. Surrounding blanks are ignored. */
+static bool parse_dm_fields(const char *s, size_t len, struct dm_date *out)
+{
+    trim(&s, &len);
+    size_t i = 0;
+    struct dm_date dt = {0};
+    if (!small_number(s, len, &i, &dt.first) || i >= len)
+        return false;
+    dt.sep = s[i++];
+    if ((dt.sep != '/' && dt.sep != '-' && dt.sep != '.') ||
+        !small_number(s, len, &i, &dt.second) || i >= len || s[i] != dt.sep ||
+        len - i - 1 < 4 || !digits(s + i + 1, 4, &dt.year))
+        return false;
+    i += 5;
+    if (i < len && (s[i] != ' ' || !parse_dm_clock(s + i + 1, len - i - 1, &dt.clock)))
+        return false;
+    *out = dt;
     return true;
 }
 
@@ -861,5 +1032,22 @@ bool am_parse_datetime(const char *s, size_t len, double *seconds)
     if (len > 10 && ((s[10] != 'T' && s[10] != ' ') || !parse_clock(s + 11, len - 11, &clock)))
         return false;
     *seconds = (double)days_from_civil(y, m, d) * 86400.0 + clock;
+    return true;
+}
+
+bool am_parse_datetime_as(const char *s, size_t len, uint8_t format, double *seconds)
+{
+    if (format == AM_TIME_ISO)
+        return am_parse_datetime(s, len, seconds);
+    if (format != AM_TIME_MDY && format != AM_TIME_DMY)
+        return false;
+    struct dm_date dt;
+    if (!parse_dm_fields(s, len, &dt) || (format == AM_TIME_MDY && dt.sep == '.'))
+        return false;
+    int m = format == AM_TIME_MDY ? dt.first : dt.second;
+    int d = format == AM_TIME_MDY ? dt.second : dt.first;
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(dt.year, m))
+        return false;
+    *seconds = (double)days_from_civil(dt.year, m, d) * 86400.0 + dt.clock;
     return true;
 }

@@ -42,6 +42,7 @@ typedef struct am_column {
                         also set for the CSV reader's keep_levels column even when numeric */
     am_strset levels;
     int64_t n_missing;
+    uint8_t time_format; /* AM_COL_TIME: how the values were written (am_time_format in csv.h) */
 } am_column;
 
 typedef struct am_frame {

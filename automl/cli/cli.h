@@ -4,6 +4,7 @@
 #define AM_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "../automl.h"
 
@@ -48,6 +49,8 @@ int cli_exit_code(automl_status st);
 void cli_log(int level, const char *message, void *user);
 
 int cmd_fit(int argc, char **argv);
+/* The model's data report, one line per check (fit and inspect print it). */
+void cli_print_guardrails(FILE *out, const automl_model *m);
 int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -15,6 +15,7 @@ static const cli_option fit_options[] = {
     {"exclude-learners", true}, {"cv", true}, {"holdout", true},  {"seed", true},
     {"threads", true},  {"o", true},          {"output", true},   {"json", false},
     {"learner", true},  {"param", true},      {"verbose", false}, {"max-bin", true},
+    {"column-types", true}, {"drop", true},
     {NULL, false},
 };
 
@@ -63,6 +64,20 @@ static automl_status apply_options(automl_session *s, const cli_args *a)
             return st;
     }
     return AUTOML_OK;
+}
+
+/* The data report: one line per check. */
+void cli_print_guardrails(FILE *out, const automl_model *m)
+{
+    int32_t n = automl_model_n_guardrails(m);
+    if (n == 0)
+        return;
+    fprintf(out, "data guardrails:\n");
+    for (int32_t i = 0; i < n; i++) {
+        const char *check, *state, *detail;
+        automl_model_guardrail(m, i, &check, &state, &detail);
+        fprintf(out, "  %-20s %-8s %s\n", check, state, detail);
+    }
 }
 
 static void print_leaderboard(FILE *out, const automl_model *m)
@@ -130,6 +145,7 @@ int cmd_fit(int argc, char **argv)
     int code = st == AUTOML_OK ? EXIT_OK : cli_fail(s, st);
     if (st == AUTOML_OK) {
         FILE *human = json ? stderr : stdout;
+        cli_print_guardrails(human, m);
         print_leaderboard(human, m);
         print_summary(human, m, output);
         char *text = NULL;

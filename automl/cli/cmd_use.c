@@ -193,6 +193,7 @@ static void print_model_text(const automl_model *m)
         printf(" %s (%s)%s", automl_model_input_name(m, i), automl_model_input_type(m, i),
                i + 1 < automl_model_n_inputs(m) ? "," : "");
     printf("\nfeatures    %lld after featurization\n", (long long)automl_model_n_features(m));
+    cli_print_guardrails(stdout, m);
     print_importance(m);
     print_coefficients(m);
     for (int32_t r = 1; r <= automl_model_n_trials(m) && r <= 10; r++) {
