@@ -124,7 +124,7 @@ void automl_session_free(automl_session *s)
 static const char *const session_keys[] = {
     "target", "task", "metric", "time_budget", "max_trials", "exit_score", "patience",
     "learners", "exclude_learners", "cv", "holdout", "seed", "threads", "learner", "max_bin",
-    "column_types", "drop",
+    "column_types", "drop", "scaling",
 };
 
 static automl_status set_string(automl_session *s, char **slot, const char *value)
@@ -319,6 +319,13 @@ static automl_status set_known(automl_session *s, const char *key, const char *v
         return set_roles_text(s, &s->column_types, value, true);
     if (!strcmp(key, "drop"))
         return set_roles_text(s, &s->drop, value, false);
+    if (!strcmp(key, "scaling")) {
+        if (strcmp(value, "standard") && strcmp(value, "robust"))
+            return am_api_failf(s, AUTOML_ERR_CONFIG, "scaling=%s: must be standard or robust",
+                                value);
+        s->robust_scale = !strcmp(value, "robust");
+        return AUTOML_OK;
+    }
     if (!strcmp(key, "time_budget")) {
         st = set_number(s, key, value, 0.001, 1e9, false, &v);
         if (st == AUTOML_OK) {
@@ -559,6 +566,7 @@ static automl_status run_search(automl_session *s, const am_frame *f, int32_t ta
     o.max_bin = s->max_bin;
     o.cancel = &s->cancel;
     o.roles = &u->opts;
+    o.robust_scale = s->robust_scale;
     am_logger lg = am_api_logger(s);
     am_diag d;
     am_diag_clear(&d);

@@ -30,6 +30,7 @@ struct automl_session {
     int32_t max_bin;
     char *column_types; /* "name=type,..." as given (checked when set) */
     char *drop;         /* "a,b" as given */
+    bool robust_scale;  /* scaling=robust */
     char *learner;
     char **params;
     int32_t n_params;

@@ -109,6 +109,8 @@ AUTOML_API void automl_session_free(automl_session *s);
  *                     text: overrides the inferred role of these columns (a number column
  *                     as datetime holds epoch seconds)
  *   drop              "a,b": columns the featurizer leaves out
+ *   scaling           standard | robust: how features are scaled for linear models and k-NN
+ *                     (mean and sd, or median and interquartile range)     (default standard)
  * AUTOML_ERR_ARG for an unknown key (the message suggests the nearest), AUTOML_ERR_CONFIG for a
  * bad value. The value is copied. */
 AUTOML_API automl_status automl_session_set(automl_session *s, const char *key, const char *value);

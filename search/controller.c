@@ -421,6 +421,7 @@ static void build_binned_fold(const search_state *s, int32_t k, fold_data *fd)
 static am_feat_options feat_options(const search_state *s, int variant, const double *y)
 {
     return (am_feat_options){.standardize = variant == VARIANT_SCALED,
+                             .robust_scale = s->o->robust_scale,
                              .native = variant == VARIANT_BINNED,
                              .n_threads = s->o->n_threads,
                              .roles = s->roles,

@@ -100,6 +100,7 @@ typedef struct am_search_options {
     bool validate;
     /* The user's column types and drops (--column-types, --drop); NULL for none. */
     const am_role_options *roles;
+    bool robust_scale; /* linear models and k-NN: median and IQR scaling instead of mean and sd */
 } am_search_options;
 
 typedef struct am_trial {

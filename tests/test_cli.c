@@ -546,6 +546,14 @@ START_TEST(column_types_and_drop)
     code = run("fit", path_in("messy.csv"), "--target", "y", "--drop", "y", "-o", model, NULL);
     ck_assert_int_eq(code, 3);
     assert_err_has("target");
+    /* robust scaling is a choice; anything else is refused */
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--learner", "logreg", "--scaling",
+               "robust", "-o", model, NULL);
+    ck_assert_msg(code == 0, "fit failed: %s", err_text);
+    code = run("fit", path_in("messy.csv"), "--target", "y", "--scaling", "minmax", "-o", model,
+               NULL);
+    ck_assert_int_eq(code, 3);
+    assert_err_has("standard or robust");
 }
 END_TEST
 

@@ -15,7 +15,7 @@ static const cli_option fit_options[] = {
     {"exclude-learners", true}, {"cv", true}, {"holdout", true},  {"seed", true},
     {"threads", true},  {"o", true},          {"output", true},   {"json", false},
     {"learner", true},  {"param", true},      {"verbose", false}, {"max-bin", true},
-    {"column-types", true}, {"drop", true},
+    {"column-types", true}, {"drop", true}, {"scaling", true},
     {NULL, false},
 };
 
