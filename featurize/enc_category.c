@@ -6,7 +6,13 @@
  * Every encoder remembers levels by their string, not their code: the column handed to transform
  * may come from another frame (validation rows, a predict file) whose level dictionary is in
  * another order and holds other levels. Transform maps each level of that column once through a
- * string set built at fit or load time, then maps the rows through that table. */
+ * string set built at fit or load time, then maps the rows through that table.
+ *
+ * For the same reason no order here follows the fit frame's dictionary either: that lists levels
+ * by first appearance over every row of the file, validation rows included, so a validation row
+ * could reorder a fitted encoder's outputs or saved bytes. Every list of levels an encoder keeps
+ * (one-hot slots, native codes, the saved levels), and the one-hot cap's ties, go by the bytewise
+ * order of the level strings (strcmp), which depends on the training rows alone. */
 #include "encoder.h"
 
 #include <math.h>
@@ -82,6 +88,38 @@ static am_status count_levels(const am_enc_fit_args *a, const char *who, int64_t
 static bool add_level(am_strset *set, const char *s)
 {
     return am_strset_add(set, s, strlen(s)) >= 0;
+}
+
+/* A level held by some training row: its string and its code in the fit column. */
+typedef struct seen_level {
+    const char *s;
+    int32_t code;
+} seen_level;
+
+static int cmp_seen_level(const void *pa, const void *pb)
+{
+    const seen_level *a = pa, *b = pb;
+    return strcmp(a->s, b->s);
+}
+
+/* The levels with counts[code] > 0, in bytewise order of their strings (never equal: the
+ * dictionary holds each string once, so the order does not depend on qsort). NULL when out of
+ * memory; *n_seen may be 0. */
+static seen_level *seen_bytewise(const am_column *c, const int64_t *counts, int32_t *n_seen)
+{
+    int32_t n = 0;
+    for (int32_t l = 0; l < c->levels.n; l++)
+        n += counts[l] > 0;
+    seen_level *seen = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(seen_level));
+    if (!seen)
+        return NULL;
+    int32_t k = 0;
+    for (int32_t l = 0; l < c->levels.n; l++)
+        if (counts[l] > 0)
+            seen[k++] = (seen_level){c->levels.items[l], l};
+    qsort(seen, (size_t)n, sizeof(seen_level), cmp_seen_level);
+    *n_seen = n;
+    return seen;
 }
 
 /* For each level of col, the index of the same string in set, or LEVEL_ABSENT. NULL when out
@@ -191,11 +229,11 @@ static bool unit_share(double v)
 
 /* ---- onehot ------------------------------------------------------------------------------ */
 
-/* Output slots: the kept levels (0..n_kept-1, frame level order), then <rare> when some training
+/* Output slots: the kept levels (0..n_kept-1, bytewise order), then <rare> when some training
  * level was grouped, <missing> when the training rows missed values, and <unseen> last. */
 typedef struct onehot_enc {
     am_encoder base;
-    am_strset levels; /* the kept levels (index = slot), then the grouped ones */
+    am_strset levels; /* the kept levels (index = slot), then the grouped ones; each bytewise */
     int32_t n_kept;
     bool has_missing;
 } onehot_enc;
@@ -231,55 +269,57 @@ static onehot_enc *onehot_new(void)
 }
 
 typedef struct level_count {
-    int32_t code;
+    int32_t rank; /* in bytewise order */
     int64_t count;
 } level_count;
 
-/* Most frequent first; ties: the lower code first, so the choice does not depend on qsort. */
+/* Most frequent first; ties: the bytewise first, so the choice depends on neither qsort nor the
+ * dictionary. */
 static int cmp_level_count(const void *pa, const void *pb)
 {
     const level_count *a = pa, *b = pb;
     if (a->count != b->count)
         return a->count > b->count ? -1 : 1;
-    return (a->code > b->code) - (a->code < b->code);
+    return (a->rank > b->rank) - (a->rank < b->rank);
 }
 
-/* Marks kept[code] for the levels seen in at least rare_min rows, at most max_levels of them
- * (the most frequent). Returns the number kept, or -1 when out of memory. */
-static int32_t choose_kept(const int64_t *counts, int32_t n_levels, int32_t rare_min,
-                           int32_t max_levels, bool *kept)
+/* Marks kept[i] for the seen levels (bytewise, n_seen of them) held by at least rare_min rows,
+ * at most max_levels of them (the most frequent). Returns the number kept, or -1 when out of
+ * memory. */
+static int32_t choose_kept(const int64_t *counts, const seen_level *seen, int32_t n_seen,
+                           int32_t rare_min, int32_t max_levels, bool *kept)
 {
     int32_t n_cand = 0;
-    for (int32_t l = 0; l < n_levels; l++)
-        n_cand += counts[l] >= rare_min;
+    for (int32_t i = 0; i < n_seen; i++)
+        n_cand += counts[seen[i].code] >= rare_min;
     if (n_cand <= max_levels) {
-        for (int32_t l = 0; l < n_levels; l++)
-            kept[l] = counts[l] >= rare_min;
+        for (int32_t i = 0; i < n_seen; i++)
+            kept[i] = counts[seen[i].code] >= rare_min;
         return n_cand;
     }
     level_count *cand = am_malloc_array((size_t)n_cand, sizeof(level_count));
     if (!cand)
         return -1;
     int32_t k = 0;
-    for (int32_t l = 0; l < n_levels; l++)
-        if (counts[l] >= rare_min)
-            cand[k++] = (level_count){l, counts[l]};
+    for (int32_t i = 0; i < n_seen; i++)
+        if (counts[seen[i].code] >= rare_min)
+            cand[k++] = (level_count){i, counts[seen[i].code]};
     qsort(cand, (size_t)n_cand, sizeof(level_count), cmp_level_count);
     for (int32_t i = 0; i < max_levels; i++)
-        kept[cand[i].code] = true;
+        kept[cand[i].rank] = true;
     am_free(cand);
     return max_levels;
 }
 
-/* Fills the level set (kept levels in code order, then the grouped ones) and the names. */
-static bool onehot_build(onehot_enc *oe, const am_column *c, const int64_t *counts,
-                         const bool *kept)
+/* Fills the level set (the kept levels, then the grouped ones, each bytewise) and the names. */
+static bool onehot_build(onehot_enc *oe, const am_column *c, const seen_level *seen,
+                         int32_t n_seen, const bool *kept)
 {
-    for (int32_t l = 0; l < c->levels.n; l++)
-        if (kept[l] && !add_level(&oe->levels, c->levels.items[l]))
+    for (int32_t i = 0; i < n_seen; i++)
+        if (kept[i] && !add_level(&oe->levels, seen[i].s))
             return false;
-    for (int32_t l = 0; l < c->levels.n; l++)
-        if (counts[l] > 0 && !kept[l] && !add_level(&oe->levels, c->levels.items[l]))
+    for (int32_t i = 0; i < n_seen; i++)
+        if (!kept[i] && !add_level(&oe->levels, seen[i].s))
             return false;
     if (!am_encoder_init_names(&oe->base, onehot_width(oe)))
         return false;
@@ -301,9 +341,11 @@ static am_status onehot_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
     am_status st = count_levels(a, "onehot", &counts, &n_missing, d);
     if (st != AM_OK)
         return st;
-    bool *kept = am_calloc((size_t)AM_MAX(c->levels.n, 1), sizeof(bool));
+    int32_t n_seen = 0;
+    seen_level *seen = seen_bytewise(c, counts, &n_seen);
+    bool *kept = am_calloc((size_t)AM_MAX(n_seen, 1), sizeof(bool));
     onehot_enc *oe = onehot_new();
-    if (!kept || !oe) {
+    if (!seen || !kept || !oe) {
         st = fail_nomem(a, "onehot", d);
         goto done;
     }
@@ -311,13 +353,14 @@ static am_status onehot_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
         st = fail_no_level(a, d);
         goto done;
     }
-    oe->n_kept = choose_kept(counts, c->levels.n, rare_min_count(a->opts),
+    oe->n_kept = choose_kept(counts, seen, n_seen, rare_min_count(a->opts),
                              onehot_max_levels(a->opts), kept);
     oe->has_missing = n_missing > 0;
-    if (oe->n_kept < 0 || !onehot_build(oe, c, counts, kept))
+    if (oe->n_kept < 0 || !onehot_build(oe, c, seen, n_seen, kept))
         st = fail_nomem(a, "onehot", d);
 done:
     am_free(kept);
+    am_free(seen);
     am_free(counts);
     if (st != AM_OK) {
         onehot_free(oe ? &oe->base : NULL);
@@ -626,7 +669,7 @@ const am_encoder_type am_enc_boolean = {
 
 typedef struct freq_enc {
     am_encoder base;
-    am_strset levels; /* every level seen in the training rows, frame level order */
+    am_strset levels; /* every level seen in the training rows, bytewise */
     double *share;    /* per level: its share of the training rows */
     double missing;   /* share of training rows without a value */
 } freq_enc;
@@ -661,9 +704,8 @@ static am_status freq_fit(const am_enc_fit_args *a, am_encoder **out, am_diag *d
         return st;
     freq_enc *fe = freq_new();
     int32_t n_seen = 0;
-    for (int32_t l = 0; l < c->levels.n; l++)
-        n_seen += counts[l] > 0;
-    if (fe)
+    seen_level *seen = seen_bytewise(c, counts, &n_seen);
+    if (fe && seen)
         fe->share = am_malloc_array((size_t)AM_MAX(n_seen, 1), sizeof(double));
     if (!fe || !fe->share) {
         st = fail_nomem(a, "frequency", d);
@@ -674,11 +716,9 @@ static am_status freq_fit(const am_enc_fit_args *a, am_encoder **out, am_diag *d
         goto done;
     }
     double total = (double)a->n_rows;
-    for (int32_t l = 0; l < c->levels.n && st == AM_OK; l++) {
-        if (counts[l] == 0)
-            continue;
-        fe->share[fe->levels.n] = (double)counts[l] / total;
-        if (!add_level(&fe->levels, c->levels.items[l]))
+    for (int32_t i = 0; i < n_seen && st == AM_OK; i++) {
+        fe->share[i] = (double)counts[seen[i].code] / total;
+        if (!add_level(&fe->levels, seen[i].s))
             st = fail_nomem(a, "frequency", d);
     }
     fe->missing = (double)n_missing / total;
@@ -686,6 +726,7 @@ static am_status freq_fit(const am_enc_fit_args *a, am_encoder **out, am_diag *d
                         !(fe->base.names[0] = am_encoder_join(c->name, ".freq", ""))))
         st = fail_nomem(a, "frequency", d);
 done:
+    am_free(seen);
     am_free(counts);
     if (st != AM_OK) {
         freq_free(fe ? &fe->base : NULL);
@@ -781,12 +822,12 @@ typedef struct target_enc {
     am_task task;
     int32_t n_classes; /* 0 for regression */
     int32_t n_out;     /* 1, or n_classes for multiclass */
-    am_strset levels;  /* levels with at least rare_min_count training rows, frame level order */
+    am_strset levels;  /* levels with at least rare_min_count training rows, bytewise */
     double *values;    /* levels.n x n_out encodings, row-major */
     double *prior;     /* n_out: unseen and rare levels */
     double *missing;   /* n_out: missing values (missing counts as a level of its own) */
     /* Fit only, not saved: the training rows' out-of-fold encodings, per inner fold and per
-     * training slot (the levels seen in the training rows, then missing). */
+     * training slot (the levels seen in the training rows, bytewise, then missing). */
     uint64_t seed;
     int64_t n_fit_rows;
     int32_t n_codes;   /* the fit column's dictionary size */
@@ -932,19 +973,20 @@ static void scratch_free(target_scratch *s)
     am_free(s->prior);
 }
 
-/* Maps codes to slots (levels seen in the training rows, in code order; missing last) and
- * allocates everything the statistics need. false when out of memory. */
-static bool target_setup(target_enc *te, const am_enc_fit_args *a, const int64_t *counts,
-                         target_scratch *s)
+/* Maps codes to slots (the seen levels, bytewise; missing last) and allocates everything the
+ * statistics need. false when out of memory. */
+static bool target_setup(target_enc *te, const am_enc_fit_args *a, const seen_level *seen,
+                         int32_t n_seen, target_scratch *s)
 {
     const am_column *c = a->col;
     te->n_codes = c->levels.n;
     te->slot_of = am_malloc_array((size_t)AM_MAX(c->levels.n, 1), sizeof(int32_t));
     if (!te->slot_of)
         return false;
-    int32_t n_seen = 0;
     for (int32_t l = 0; l < c->levels.n; l++)
-        te->slot_of[l] = counts[l] > 0 ? n_seen++ : -1;
+        te->slot_of[l] = -1;
+    for (int32_t i = 0; i < n_seen; i++)
+        te->slot_of[seen[i].code] = i;
     te->n_slots = n_seen + 1;
     size_t cells, oof_cells;
     if (!am_size_mul((size_t)te->n_slots, (size_t)te->n_out, &cells) ||
@@ -991,28 +1033,26 @@ static void target_fit_oof(target_enc *te, const am_enc_fit_args *a, int64_t rar
 }
 
 /* The full-data state that transform uses: levels with at least rare_min rows and their
- * encodings, the missing encoding and the prior. */
+ * encodings (bytewise, as the slots of seen), the missing encoding and the prior. */
 static bool target_fit_full(target_enc *te, const am_enc_fit_args *a, int64_t rare_min,
-                            const target_scratch *s)
+                            const seen_level *seen, const target_scratch *s)
 {
-    const am_column *c = a->col;
     int64_t used = target_stats(te, a, s->slot, s->fold, -1, s->count, s->stat, s->total);
     target_prior(te, s->total, used, te->prior);
-    int32_t n_kept = 0;
-    for (int32_t l = 0; l < c->levels.n; l++)
-        n_kept += te->slot_of[l] >= 0 && s->count[te->slot_of[l]] >= rare_min;
+    int32_t n_seen = te->n_slots - 1, n_kept = 0;
+    for (int32_t sl = 0; sl < n_seen; sl++)
+        n_kept += s->count[sl] >= rare_min;
     /* n_kept x n_out is below n_slots x n_out, whose product setup checked. */
     te->values = am_malloc_array((size_t)AM_MAX(n_kept, 1) * (size_t)te->n_out, sizeof(double));
     if (!te->values)
         return false;
-    for (int32_t l = 0; l < c->levels.n; l++) {
-        int32_t sl = te->slot_of[l];
-        if (sl < 0 || s->count[sl] < rare_min)
+    for (int32_t sl = 0; sl < n_seen; sl++) {
+        if (s->count[sl] < rare_min)
             continue;
         size_t at = (size_t)te->levels.n * (size_t)te->n_out;
         target_encode(te, s->stat + (size_t)sl * (size_t)te->n_out, s->count[sl], rare_min,
                       te->prior, te->values + at);
-        if (!add_level(&te->levels, c->levels.items[l]))
+        if (!add_level(&te->levels, seen[sl].s))
             return false;
     }
     int32_t ms = te->n_slots - 1;
@@ -1047,8 +1087,10 @@ static am_status target_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
     if (st != AM_OK)
         return st;
     target_scratch s = {0};
+    int32_t n_seen = 0;
+    seen_level *seen = seen_bytewise(a->col, counts, &n_seen);
     target_enc *te = target_new();
-    if (!te) {
+    if (!seen || !te) {
         st = fail_nomem(a, "target", d);
         goto done;
     }
@@ -1060,15 +1102,16 @@ static am_status target_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
         goto done;
     }
     int64_t rare_min = rare_min_count(a->opts);
-    if (!target_setup(te, a, counts, &s)) {
+    if (!target_setup(te, a, seen, n_seen, &s)) {
         st = fail_nomem(a, "target", d);
         goto done;
     }
     target_fit_oof(te, a, rare_min, &s);
-    if (!target_fit_full(te, a, rare_min, &s) || !target_names(te, a->col->name))
+    if (!target_fit_full(te, a, rare_min, seen, &s) || !target_names(te, a->col->name))
         st = fail_nomem(a, "target", d);
 done:
     scratch_free(&s);
+    am_free(seen);
     am_free(counts);
     if (st != AM_OK) {
         target_free(te ? &te->base : NULL);
@@ -1207,7 +1250,7 @@ const am_encoder_type am_enc_target = {
 
 /* ---- native categorical ------------------------------------------------------------------ */
 
-/* Trees: the index of the level among the levels seen in the training rows (frame level order),
+/* Trees: the index of the level among the levels seen in the training rows in bytewise order,
  * as a double; missing and unseen levels are NaN, which trees read as missing. */
 typedef struct native_enc {
     am_encoder base;
@@ -1241,8 +1284,10 @@ static am_status native_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
     am_status st = count_levels(a, "native categorical", &counts, &n_missing, d);
     if (st != AM_OK)
         return st;
+    int32_t n_seen = 0;
+    seen_level *seen = seen_bytewise(c, counts, &n_seen);
     native_enc *ne = native_new();
-    if (!ne) {
+    if (!seen || !ne) {
         st = fail_nomem(a, "native categorical", d);
         goto done;
     }
@@ -1250,8 +1295,8 @@ static am_status native_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
         st = fail_no_level(a, d);
         goto done;
     }
-    for (int32_t l = 0; l < c->levels.n && st == AM_OK; l++)
-        if (counts[l] > 0 && !add_level(&ne->levels, c->levels.items[l]))
+    for (int32_t i = 0; i < n_seen && st == AM_OK; i++)
+        if (!add_level(&ne->levels, seen[i].s))
             st = fail_nomem(a, "native categorical", d);
     if (st == AM_OK &&
         (!am_encoder_init_names(&ne->base, 1) || !(ne->base.names[0] = am_strdup(c->name)) ||
@@ -1260,6 +1305,7 @@ static am_status native_fit(const am_enc_fit_args *a, am_encoder **out, am_diag 
     if (st == AM_OK)
         ne->base.n_categories[0] = ne->levels.n;
 done:
+    am_free(seen);
     am_free(counts);
     if (st != AM_OK) {
         native_free(ne ? &ne->base : NULL);

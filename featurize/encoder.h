@@ -87,7 +87,7 @@ extern const am_encoder_type am_enc_frequency; /* share of training rows with th
 extern const am_encoder_type am_enc_date;      /* calendar parts that vary, cyclic for linear */
 extern const am_encoder_type am_enc_text;      /* hashed word and character n-grams, TF-IDF */
 extern const am_encoder_type am_enc_native_numeric;     /* trees: the value, NaN when missing */
-extern const am_encoder_type am_enc_native_categorical; /* trees: the level's code, NaN if not */
+extern const am_encoder_type am_enc_native_categorical; /* trees: the level's rank, NaN if none */
 
 /* ---- helpers for encoder files (encoder.c) ------------------------------------------------ */
 

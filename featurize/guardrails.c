@@ -535,72 +535,6 @@ static am_status check_imbalance(const am_guard_input *in, am_guardrails *g, am_
     return emit(g, "class_imbalance", alert ? AM_GUARD_ALERTED : AM_GUARD_PASSED, &b, d);
 }
 
-/* ---- sorting ------------------------------------------------------------------------------ */
-
-/* These checks sort a few arrays of n per column; qsort's comparator calls were most of their
- * time on large tables, so keys are 64-bit integers sorted by a stable LSD radix sort: O(n),
- * and passes whose digit is the same for every key are skipped, so small keys (classes,
- * levels) cost few passes. */
-#define RADIX_BITS 11
-#define RADIX_SIZE (1 << RADIX_BITS)
-
-/* Sorts key[0, n) ascending, moving val (when not NULL) along; equal keys keep their order.
- * tk, tv: scratch of n (tv only with val). */
-static void radix_sort(uint64_t *key, int64_t *val, int64_t n, uint64_t *tk, int64_t *tv)
-{
-    uint64_t *sk = key, *dk = tk;
-    int64_t *sv = val, *dv = tv;
-    int64_t count[RADIX_SIZE];
-    for (int shift = 0; shift < 64 && n > 1; shift += RADIX_BITS) {
-        memset(count, 0, sizeof(count));
-        for (int64_t i = 0; i < n; i++)
-            count[(sk[i] >> shift) & (RADIX_SIZE - 1)]++;
-        if (count[(sk[0] >> shift) & (RADIX_SIZE - 1)] == n)
-            continue;
-        int64_t at = 0;
-        for (int b = 0; b < RADIX_SIZE; b++) {
-            int64_t c = count[b];
-            count[b] = at;
-            at += c;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            int64_t o = count[(sk[i] >> shift) & (RADIX_SIZE - 1)]++;
-            dk[o] = sk[i];
-            if (val)
-                dv[o] = sv[i];
-        }
-        uint64_t *t = sk;
-        sk = dk;
-        dk = t;
-        int64_t *u = sv;
-        sv = dv;
-        dv = u;
-    }
-    if (sk != key) {
-        memcpy(key, sk, (size_t)n * sizeof(uint64_t));
-        if (val)
-            memcpy(val, sv, (size_t)n * sizeof(int64_t));
-    }
-}
-
-/* A finite double as a key with the same order (-0 and 0 the same key). */
-static uint64_t double_key(double x)
-{
-    uint64_t u;
-    if (x == 0)
-        x = 0;
-    memcpy(&u, &x, sizeof(u));
-    return u >> 63 ? ~u : u | 0x8000000000000000ull;
-}
-
-static double key_double(uint64_t k)
-{
-    uint64_t u = k >> 63 ? k & 0x7fffffffffffffffull : ~k;
-    double x;
-    memcpy(&x, &u, sizeof(x));
-    return x;
-}
-
 /* ---- target_leakage ------------------------------------------------------------------------ */
 
 /* One-feature predictors fitted on a fixed half of the training rows and scored on the other
@@ -642,11 +576,11 @@ static void level_ids(leak_work *w, const am_column *c, int64_t *n_levels)
         double x = c->num[rows[i]];
         w->ids[i] = 0;
         if (isfinite(x)) {
-            w->keys[m] = double_key(x);
+            w->keys[m] = am_feat_double_key(x);
             w->vals[m++] = i;
         }
     }
-    radix_sort(w->keys, w->vals, m, w->tk, w->tv);
+    am_feat_radix_sort(w->keys, w->vals, m, w->tk, w->tv);
     int64_t r = 0;
     for (int64_t t = 0; t < m; t++) {
         r += t == 0 || w->keys[t] != w->keys[t - 1];
@@ -664,16 +598,16 @@ static int64_t bin_ids(leak_work *w, const am_column *c)
     for (int64_t t = 0; t < w->na; t++) {
         double x = c->num[rows[w->perm[t]]];
         if (isfinite(x))
-            w->keys[m++] = double_key(x);
+            w->keys[m++] = am_feat_double_key(x);
     }
-    radix_sort(w->keys, NULL, m, w->tk, NULL);
+    am_feat_radix_sort(w->keys, NULL, m, w->tk, NULL);
     double upper[LEAK_BINS];
     int ne = 0;
     for (int64_t k = 1; k < LEAK_BINS; k++) {
         int64_t idx = k * m / LEAK_BINS;
         if (idx == 0)
             continue;
-        double e = key_double(w->keys[idx - 1]);
+        double e = am_feat_key_double(w->keys[idx - 1]);
         if (ne == 0 || e > upper[ne - 1])
             upper[ne++] = e;
     }
@@ -706,7 +640,7 @@ static am_status score_class(leak_work *w, int64_t L, double *score, am_diag *d)
         int64_t p = w->perm[t];
         w->keys[t] = (uint64_t)w->ids[p] * K + (uint64_t)leak_y(w, p);
     }
-    radix_sort(w->keys, NULL, w->na, w->tk, NULL);
+    am_feat_radix_sort(w->keys, NULL, w->na, w->tk, NULL);
     int32_t *maj = am_malloc_array((size_t)L, sizeof(int32_t));
     if (!maj)
         return am_fail(d, AM_ERR_NOMEM, "out of memory checking target leakage");
@@ -1056,7 +990,7 @@ static void feature_groups(const am_guard_input *in, dup_work *w)
         w->keys[i] = row_hash(in, in->rows[i]);
         w->pos[i] = i;
     }
-    radix_sort(w->keys, w->pos, n, w->tk, w->tv);
+    am_feat_radix_sort(w->keys, w->pos, n, w->tk, w->tv);
     for (int64_t a = 0; a < n;) {
         int64_t e = a;
         while (e < n && w->keys[e] == w->keys[a])
@@ -1082,13 +1016,13 @@ static void order_by_group_target(const am_guard_input *in, dup_work *w)
 {
     int64_t n = in->n_rows;
     for (int64_t i = 0; i < n; i++) {
-        w->keys[i] = double_key(in->y[i]);
+        w->keys[i] = am_feat_double_key(in->y[i]);
         w->pos[i] = i;
     }
-    radix_sort(w->keys, w->pos, n, w->tk, w->tv);
+    am_feat_radix_sort(w->keys, w->pos, n, w->tk, w->tv);
     for (int64_t t = 0; t < n; t++)
         w->keys[t] = (uint64_t)w->group[w->pos[t]];
-    radix_sort(w->keys, w->pos, n, w->tk, w->tv);
+    am_feat_radix_sort(w->keys, w->pos, n, w->tk, w->tv);
 }
 
 static void dup_free(dup_work *w)

@@ -18,6 +18,17 @@ double am_feat_median(const double *a, int64_t n, double *buf);
  * default) of a[0..n), n > 0, reordering a. */
 double am_feat_quantile(double *a, int64_t n, double q);
 
+/* Sorts key[0, n) ascending, moving val[0, n) along when val is not NULL; equal keys keep their
+ * order (stable), so a second sort on a major key keeps the first one's order within it.
+ * key_scratch: n keys of scratch; val_scratch: n values, only with val (else NULL). O(n): an
+ * LSD radix sort, whose passes cost little for small keys. (sort.c) */
+void am_feat_radix_sort(uint64_t *key, int64_t *val, int64_t n, uint64_t *key_scratch,
+                        int64_t *val_scratch);
+/* A finite double as a key in the same order (as unsigned integers); -0 and 0 are one key. */
+uint64_t am_feat_double_key(double x);
+/* The double of a key from am_feat_double_key (0 for the key of -0). */
+double am_feat_key_double(uint64_t k);
+
 /* Longest name or label string accepted when loading, so a corrupt length cannot make the loader
  * allocate gigabytes before noticing. Real column names and labels are far shorter. */
 #define AM_FEAT_STR_MAX ((size_t)1 << 20)

@@ -82,48 +82,6 @@ static bool has_codes(const am_column *c)
     return c->type == AM_COL_CAT || c->type == AM_COL_TEXT;
 }
 
-/* Distinct values are counted on sorted keys. A radix sort (O(n), 11 bits a pass) rather than
- * qsort: roles are decided on every row of every column, and qsort's comparator calls dominated
- * that on large tables. guardrails.c has the same sort with a payload. */
-#define RADIX_BITS 11
-#define RADIX_SIZE (1 << RADIX_BITS)
-
-static void radix_sort(uint64_t *key, int64_t n, uint64_t *tmp)
-{
-    uint64_t *src = key, *dst = tmp;
-    int64_t count[RADIX_SIZE];
-    for (int shift = 0; shift < 64 && n > 1; shift += RADIX_BITS) {
-        memset(count, 0, sizeof(count));
-        for (int64_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & (RADIX_SIZE - 1)]++;
-        if (count[(src[0] >> shift) & (RADIX_SIZE - 1)] == n)
-            continue; /* every key has this digit */
-        int64_t at = 0;
-        for (int b = 0; b < RADIX_SIZE; b++) {
-            int64_t c = count[b];
-            count[b] = at;
-            at += c;
-        }
-        for (int64_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & (RADIX_SIZE - 1)]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != key)
-        memcpy(key, src, (size_t)n * sizeof(uint64_t));
-}
-
-/* A finite double as a key with the same order; -0 and 0 are one value. */
-static uint64_t double_key(double x)
-{
-    uint64_t u;
-    if (x == 0)
-        x = 0;
-    memcpy(&u, &x, sizeof(u));
-    return u >> 63 ? ~u : u | 0x8000000000000000ull;
-}
-
 /* Categories and text: distinct codes in use. A code outside the levels is corrupt data and
  * counts as missing, like -1. */
 static am_status count_codes(const am_column *c, int64_t n, col_stats *s, am_diag *d)
@@ -145,8 +103,10 @@ static am_status count_codes(const am_column *c, int64_t n, col_stats *s, am_dia
     return AM_OK;
 }
 
-/* Numbers and times: distinct finite values, on a sorted copy. Non-finite values count as missing
- * because the featurizer imputes them like missing ones. */
+/* Numbers and times: distinct finite values, on a sorted copy (radix-sorted keys: roles are
+ * decided on every row of every column, and qsort's comparator calls dominated that on large
+ * tables). Non-finite values count as missing because the featurizer imputes them like missing
+ * ones. */
 static am_status count_values(const am_column *c, int64_t n, col_stats *s, am_diag *d)
 {
     size_t size = n > 0 ? (size_t)n : 1;
@@ -163,7 +123,7 @@ static am_status count_values(const am_column *c, int64_t n, col_stats *s, am_di
         double x = c->num[i];
         if (!isfinite(x))
             continue;
-        v[m++] = double_key(x);
+        v[m++] = am_feat_double_key(x);
         if (m == 1 || x < s->min)
             s->min = x;
         if (m == 1 || x > s->max)
@@ -173,7 +133,7 @@ static am_status count_values(const am_column *c, int64_t n, col_stats *s, am_di
             s->integral = false;
     }
     s->n_missing = n - m;
-    radix_sort(v, m, tmp);
+    am_feat_radix_sort(v, NULL, m, tmp, NULL);
     for (int64_t i = 0; i < m; i++)
         s->n_distinct += i == 0 || v[i] != v[i - 1];
     am_free(v);

@@ -2,80 +2,15 @@
  * native_categorical) on frames built by hand: values against hand computations, rare grouping
  * and the one-hot cap, unseen and rare levels from a frame with another level dictionary,
  * missing values, out-of-fold target statistics against a brute-force oracle, poisoned
- * validation rows, save/load bits, every truncation, corrupt bytes and out of memory. */
+ * validation rows, the same bytes whatever the order of the level dictionary, save/load bits,
+ * every truncation, corrupt bytes and out of memory. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../featurize/encoder.h"
-
-/* ---- frames built by hand ---------------------------------------------------------------- */
-
-static am_frame *frame_new(int64_t n_rows, int32_t n_cols)
-{
-    am_frame *f = am_calloc(1, sizeof(*f));
-    ck_assert_ptr_nonnull(f);
-    f->n_rows = n_rows;
-    f->n_cols = n_cols;
-    f->cols = am_calloc((size_t)n_cols, sizeof(am_column));
-    ck_assert_ptr_nonnull(f->cols);
-    return f;
-}
-
-static am_column *col_init(am_frame *f, int32_t j, const char *name, am_coltype type)
-{
-    am_column *c = &f->cols[j];
-    c->name = am_strdup(name);
-    ck_assert_ptr_nonnull(c->name);
-    c->type = type;
-    am_strset_init(&c->levels);
-    return c;
-}
-
-/* Levels listed in `order` are added first (in that order), so tests control the dictionary;
- * NULL values are missing. */
-static void set_codes(am_frame *f, int32_t j, const char *name, const char *const *order,
-                      int n_order, const char *const *v)
-{
-    am_column *c = col_init(f, j, name, AM_COL_CAT);
-    for (int k = 0; k < n_order; k++)
-        ck_assert_int_ge(am_strset_add(&c->levels, order[k], strlen(order[k])), 0);
-    c->codes = am_malloc_array((size_t)f->n_rows, sizeof(int32_t));
-    ck_assert_ptr_nonnull(c->codes);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->codes[i] = v[i] ? am_strset_add(&c->levels, v[i], strlen(v[i])) : -1;
-        c->n_missing += !v[i];
-    }
-}
-
-static am_frame *cat_frame(const char *name, const char *const *order, int n_order,
-                           const char *const *v, int64_t n)
-{
-    am_frame *f = frame_new(n, 1);
-    set_codes(f, 0, name, order, n_order, v);
-    return f;
-}
-
-static am_frame *num_frame(const char *name, const double *v, int64_t n)
-{
-    am_frame *f = frame_new(n, 1);
-    am_column *c = col_init(f, 0, name, AM_COL_NUM);
-    c->num = am_malloc_array((size_t)n, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    memcpy(c->num, v, (size_t)n * sizeof(double));
-    return f;
-}
-
-static int64_t *iota(int64_t n)
-{
-    int64_t *r = am_malloc_array((size_t)n, sizeof(int64_t));
-    ck_assert_ptr_nonnull(r);
-    for (int64_t i = 0; i < n; i++)
-        r[i] = i;
-    return r;
-}
+#include "frame_testing.h"
 
 /* ---- running encoders ------------------------------------------------------------------- */
 
@@ -86,19 +21,13 @@ static am_enc_fit_args args_of(const am_frame *f, const int64_t *rows, int64_t n
                              .task = task, .n_classes = n_classes, .opts = o, .seed = 42};
 }
 
-static const char *diag_text(const am_diag *d)
-{
-    static char buf[1024];
-    return am_diag_format(d, buf, sizeof(buf));
-}
-
 static am_encoder *fit_ok(const am_encoder_type *t, const am_enc_fit_args *a)
 {
     am_encoder *e = NULL;
     am_diag d;
     am_diag_clear(&d);
     am_status st = t->fit(a, &e, &d);
-    ck_assert_msg(st == AM_OK, "%s fit: %s", t->name, diag_text(&d));
+    ck_assert_msg(st == AM_OK, "%s fit: %s", t->name, ft_diag_text(&d));
     ck_assert_ptr_nonnull(e);
     ck_assert_ptr_eq(e->type, t);
     ck_assert_int_ge(e->width, 1);
@@ -117,51 +46,11 @@ static am_status fit_status(const am_encoder_type *t, const am_enc_fit_args *a, 
     return st;
 }
 
-/* width x n outputs, column k at cols[k]. */
-typedef struct outputs {
-    int64_t width, n;
-    double *data;
-    double **cols;
-} outputs;
-
-static outputs outputs_new(int64_t width, int64_t n)
+static ft_outputs transform_train(const am_encoder *e, const am_enc_fit_args *a)
 {
-    outputs o = {width, n, NULL, NULL};
-    o.data = calloc((size_t)(width * AM_MAX(n, 1)), sizeof(double));
-    o.cols = calloc((size_t)width, sizeof(double *));
-    ck_assert(o.data && o.cols);
-    for (int64_t k = 0; k < width; k++)
-        o.cols[k] = o.data + k * n;
-    /* A value no encoder writes, so a slot left unwritten shows. */
-    for (int64_t i = 0; i < width * n; i++)
-        o.data[i] = -12345.0;
-    return o;
-}
-
-static void outputs_free(outputs *o)
-{
-    free(o->data);
-    free(o->cols);
-}
-
-static outputs transform(const am_encoder *e, const am_frame *f, const int64_t *rows, int64_t n)
-{
-    outputs o = outputs_new(e->width, n);
-    e->type->transform(e, &f->cols[0], rows, n, o.cols);
-    return o;
-}
-
-static outputs transform_train(const am_encoder *e, const am_enc_fit_args *a)
-{
-    outputs o = outputs_new(e->width, a->n_rows);
+    ft_outputs o = ft_outputs_new(e->width, a->n_rows);
     e->type->transform_train(e, a, o.cols);
     return o;
-}
-
-static bool same_bits(const outputs *a, const outputs *b)
-{
-    return a->width == b->width && a->n == b->n &&
-           memcmp(a->data, b->data, (size_t)(a->width * a->n) * sizeof(double)) == 0;
 }
 
 static int64_t name_index(const am_encoder *e, const char *name)
@@ -178,7 +67,7 @@ static am_buf save_ok(const am_encoder *e)
     am_buf_init(&b);
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(e->type->save(e, &b, &d) == AM_OK, "save: %s", diag_text(&d));
+    ck_assert_msg(e->type->save(e, &b, &d) == AM_OK, "save: %s", ft_diag_text(&d));
     return b;
 }
 
@@ -203,7 +92,7 @@ static am_encoder *load_ok(const am_encoder_type *t, const am_buf *b)
     size_t left = 99;
     am_diag d;
     ck_assert_msg(load_bytes(t, b->data, b->len, &e, &left, &d) == AM_OK, "load: %s",
-                  diag_text(&d));
+                  ft_diag_text(&d));
     ck_assert_uint_eq(left, 0); /* load reads exactly what save wrote */
     return e;
 }
@@ -213,48 +102,49 @@ static am_encoder *load_ok(const am_encoder_type *t, const am_buf *b)
 /* ---- onehot ------------------------------------------------------------------------------ */
 
 /* Dictionary b, a, c, d; training counts a 4, b 3, c 1, d 1, missing 1, rare_min 2: a and b are
- * kept in dictionary order (b first), c and d grouped as <rare>. */
+ * kept in bytewise order (a first, though the dictionary lists b first), c and d grouped as
+ * <rare>. */
 static const char *const OH_ORDER[] = {"b", "a", "c", "d"};
 static const char *const OH_TRAIN[] = {"a", "a", "a", "b", "b", "c", NULL, "a", "b", "d"};
 
 START_TEST(test_onehot_values)
 {
-    am_frame *f = cat_frame("col", OH_ORDER, 4, OH_TRAIN, 10);
-    int64_t *rows = iota(10);
+    am_frame *f = ft_codes_frame("col", AM_COL_CAT, OH_ORDER, 4, OH_TRAIN, 10);
+    int64_t *rows = ft_iota(10);
     am_feat_options o = {.rare_min_count = 2};
     am_enc_fit_args a = args_of(f, rows, 10, NULL, 0, 0, &o);
     am_encoder *e = fit_ok(&am_enc_onehot, &a);
-    const char *want_names[] = {"col=b", "col=a", "col=<rare>", "col=<missing>", "col=<unseen>"};
+    const char *want_names[] = {"col=a", "col=b", "col=<rare>", "col=<missing>", "col=<unseen>"};
     ck_assert_int_eq(e->width, 5);
     ck_assert_ptr_null(e->n_categories);
     for (int k = 0; k < 5; k++)
         ck_assert_str_eq(e->names[k], want_names[k]);
-    outputs out = transform(e, f, NULL, 10);
-    /* slot of each training row: a=1, b=0, rare=2, missing=3 */
-    const int want_slot[] = {1, 1, 1, 0, 0, 2, 3, 1, 0, 2};
+    ft_outputs out = ft_transform(e, f, NULL, 10);
+    /* slot of each training row: a=0, b=1, rare=2, missing=3 */
+    const int want_slot[] = {0, 0, 0, 1, 1, 2, 3, 0, 1, 2};
     for (int i = 0; i < 10; i++)
         for (int k = 0; k < 5; k++)
             ck_assert_double_eq(out.cols[k][i], k == want_slot[i] ? 1.0 : 0.0);
-    outputs_free(&out);
+    ft_outputs_free(&out);
 
     /* Another frame, its own dictionary in another order with new levels: "zzz" and "new" are
      * unseen, "d" (grouped in training) goes to <rare>, "c" too; never an error. */
     const char *const order2[] = {"zzz", "d", "a", "new", "b"};
     const char *const v2[] = {"a", "zzz", "d", NULL, "b", "new", "c"};
-    am_frame *g = cat_frame("col", order2, 5, v2, 7);
-    out = transform(e, g, NULL, 7);
-    const int want2[] = {1, 4, 2, 3, 0, 4, 2};
+    am_frame *g = ft_codes_frame("col", AM_COL_CAT, order2, 5, v2, 7);
+    out = ft_transform(e, g, NULL, 7);
+    const int want2[] = {0, 4, 2, 3, 1, 4, 2};
     for (int i = 0; i < 7; i++)
         for (int k = 0; k < 5; k++)
             ck_assert_double_eq(out.cols[k][i], k == want2[i] ? 1.0 : 0.0);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     /* A row list picks rows: the rows 5 and 1 of g. */
     const int64_t pick[] = {5, 1, 2};
-    out = transform(e, g, pick, 3);
+    out = ft_transform(e, g, pick, 3);
     ck_assert_double_eq(out.cols[4][0], 1.0);
     ck_assert_double_eq(out.cols[4][1], 1.0);
     ck_assert_double_eq(out.cols[2][2], 1.0);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
 
     /* Default rare_min (5): no level has 5 rows, so every level is grouped. */
@@ -280,17 +170,17 @@ START_TEST(test_onehot_values)
 END_TEST
 
 /* 30 levels in a reversed dictionary (L29 has code 0, L00 code 29); level k seen 30 - k times
- * except L04, which ties L03 at 27 rows. Cap 4 with rare_min 1 keeps the four most frequent:
- * L00, L01, L02, and of the tied pair L04 (the lower code), in dictionary order. Training has
- * no missing value: no <missing> slot, and a missing value at transform time takes the
- * <unseen> slot. */
+ * except L00 (27 rows) and L03 and L04 (26 each). Cap 4 with rare_min 1 keeps the four most
+ * frequent: L01, L02, L00, and of the tied pair L03 (bytewise first, though L04 has the lower
+ * code), listed bytewise: neither by frequency nor by dictionary. Training has no missing
+ * value: no <missing> slot, and a missing value at transform time takes the <unseen> slot. */
 START_TEST(test_onehot_cap)
 {
     enum { L = 30 };
     int64_t n = 0;
     int cnt[L];
     for (int k = 0; k < L; k++) {
-        cnt[k] = k == 4 ? 27 : 30 - k;
+        cnt[k] = k == 0 ? 27 : k == 3 || k == 4 ? 26 : 30 - k;
         n += cnt[k];
     }
     static char names[L][8];
@@ -306,22 +196,22 @@ START_TEST(test_onehot_cap)
         for (int r = 0; r < cnt[k]; r++)
             v[at++] = names[k];
     v[n] = NULL;
-    am_frame *f = cat_frame("c", order, L, v, n + 1);
-    int64_t *rows = iota(n);
+    am_frame *f = ft_codes_frame("c", AM_COL_CAT, order, L, v, n + 1);
+    int64_t *rows = ft_iota(n);
     am_feat_options o = {.rare_min_count = 1, .onehot_max_levels = 4};
     am_enc_fit_args a = args_of(f, rows, n, NULL, 0, 0, &o);
     am_encoder *e = fit_ok(&am_enc_onehot, &a);
-    const char *want[] = {"c=L04", "c=L02", "c=L01", "c=L00", "c=<rare>", "c=<unseen>"};
+    const char *want[] = {"c=L00", "c=L01", "c=L02", "c=L03", "c=<rare>", "c=<unseen>"};
     ck_assert_int_eq(e->width, 6);
     for (int k = 0; k < 6; k++)
         ck_assert_str_eq(e->names[k], want[k]);
     const int64_t probe[] = {0, n - 1, n}; /* L00, L29 (rare), missing */
-    outputs out = transform(e, f, probe, 3);
-    ck_assert_double_eq(out.cols[3][0], 1.0);
+    ft_outputs out = ft_transform(e, f, probe, 3);
+    ck_assert_double_eq(out.cols[0][0], 1.0);
     ck_assert_double_eq(out.cols[4][1], 1.0);
     for (int k = 0; k < 6; k++)
         ck_assert_double_eq(out.cols[k][2], k == 5 ? 1.0 : 0.0);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
     /* The default cap (AM_FEAT_ONEHOT_MAX, 100) is above these 30 levels: all kept. */
     o.onehot_max_levels = 0;
@@ -349,18 +239,18 @@ START_TEST(test_boolean_values)
     /* Dictionary: the 1 level first; training rows 0..5: 1 three times, 0 twice, one missing. */
     const char *const order[] = {one, zero, "other"};
     const char *const v[] = {one, zero, one, NULL, zero, one, "other", NULL};
-    am_frame *f = cat_frame("flag", order, 3, v, 8);
-    int64_t *rows = iota(6);
+    am_frame *f = ft_codes_frame("flag", AM_COL_CAT, order, 3, v, 8);
+    int64_t *rows = ft_iota(6);
     am_enc_fit_args a = args_of(f, rows, 6, NULL, 0, 0, NULL);
     am_encoder *e = fit_ok(&am_enc_boolean, &a);
     ck_assert_int_eq(e->width, 1);
     ck_assert_str_eq(e->names[0], "flag");
-    outputs out = transform(e, f, NULL, 8);
+    ft_outputs out = ft_transform(e, f, NULL, 8);
     const double share = 3.0 / 5.0;
     const double want[] = {1, 0, 1, share, 0, 1, share, share};
     for (int i = 0; i < 8; i++)
         ck_assert_double_eq(out.cols[0][i], want[i]);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
     am_free(rows);
     am_frame_free(f);
@@ -372,21 +262,21 @@ START_TEST(test_boolean_numeric_and_errors)
     /* A 0/1 column read as numbers: 1 -> 1, 0 -> 0, missing, infinite and other values -> the
      * share of 1s (2 of 4). */
     const double x[] = {0, 1, NAN, 1, 0, INFINITY, 7};
-    am_frame *f = num_frame("n", x, 7);
-    int64_t *rows = iota(7);
+    am_frame *f = ft_num_frame("n", AM_COL_NUM, x, 7);
+    int64_t *rows = ft_iota(7);
     am_enc_fit_args a = args_of(f, rows, 6, NULL, 0, 0, NULL);
     am_encoder *e = fit_ok(&am_enc_boolean, &a);
-    outputs out = transform(e, f, NULL, 7);
+    ft_outputs out = ft_transform(e, f, NULL, 7);
     const double want[] = {0, 1, 0.5, 1, 0, 0.5, 0.5};
     for (int i = 0; i < 7; i++)
         ck_assert_double_eq(out.cols[0][i], want[i]);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     am_buf b = save_ok(e);
     am_encoder *back = load_ok(&am_enc_boolean, &b);
-    outputs o2 = transform(back, f, NULL, 7);
+    ft_outputs o2 = ft_transform(back, f, NULL, 7);
     for (int i = 0; i < 7; i++)
         ck_assert_double_eq(o2.cols[0][i], want[i]);
-    outputs_free(&o2);
+    ft_outputs_free(&o2);
     back->type->free(back);
     am_buf_fini(&b);
     e->type->free(e);
@@ -399,14 +289,14 @@ START_TEST(test_boolean_numeric_and_errors)
     /* One level in training (the second level only in a validation row): AM_ERR_DATA naming
      * the column. */
     const char *const v[] = {"yes", NULL, "yes", "no"};
-    f = cat_frame("flag", NULL, 0, v, 4);
+    f = ft_codes_frame("flag", AM_COL_CAT, NULL, 0, v, 4);
     a = args_of(f, rows, 3, NULL, 0, 0, NULL);
     ck_assert_int_eq(fit_status(&am_enc_boolean, &a, &d), AM_ERR_DATA);
     ck_assert_str_eq(d.column, "flag");
     ck_assert_ptr_nonnull(strstr(d.message, "flag"));
     am_frame_free(f);
     const char *const all_missing[] = {NULL, NULL};
-    f = cat_frame("flag", NULL, 0, all_missing, 2);
+    f = ft_codes_frame("flag", AM_COL_CAT, NULL, 0, all_missing, 2);
     a = args_of(f, rows, 2, NULL, 0, 0, NULL);
     ck_assert_int_eq(fit_status(&am_enc_boolean, &a, &d), AM_ERR_DATA);
     am_frame_free(f);
@@ -422,25 +312,25 @@ START_TEST(test_frequency_values)
      * ("v") that training never saw. */
     const char *const order[] = {"v", "c", "b", "a"};
     const char *const v[] = {"a", "b", "a", NULL, "c", "a", "b", "a", "v", NULL};
-    am_frame *f = cat_frame("city", order, 4, v, 10);
-    int64_t *rows = iota(8);
+    am_frame *f = ft_codes_frame("city", AM_COL_CAT, order, 4, v, 10);
+    int64_t *rows = ft_iota(8);
     am_enc_fit_args a = args_of(f, rows, 8, NULL, 0, 0, NULL);
     am_encoder *e = fit_ok(&am_enc_frequency, &a);
     ck_assert_int_eq(e->width, 1);
     ck_assert_str_eq(e->names[0], "city.freq");
-    outputs out = transform(e, f, NULL, 10);
+    ft_outputs out = ft_transform(e, f, NULL, 10);
     const double want[] = {0.5, 0.25, 0.5, 0.125, 0.125, 0.5, 0.25, 0.5, 0.0, 0.125};
     for (int i = 0; i < 10; i++)
         ck_assert_double_eq(out.cols[0][i], want[i]);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     /* Another dictionary: "b" found by its string, "q" unseen -> 0. */
     const char *const v2[] = {"q", "b", NULL};
-    am_frame *g = cat_frame("city", NULL, 0, v2, 3);
-    out = transform(e, g, NULL, 3);
+    am_frame *g = ft_codes_frame("city", AM_COL_CAT, NULL, 0, v2, 3);
+    out = ft_transform(e, g, NULL, 3);
     ck_assert_double_eq(out.cols[0][0], 0.0);
     ck_assert_double_eq(out.cols[0][1], 0.25);
     ck_assert_double_eq(out.cols[0][2], 0.125);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
     am_free(rows);
     am_frame_free(f);
@@ -452,33 +342,34 @@ END_TEST
 
 START_TEST(test_native_values)
 {
-    /* Dictionary z, unused, m, a: the training rows see z, m and a, so codes 0, 1, 2 in
-     * dictionary order ("unused" only in a validation row gets no code). */
+    /* Dictionary z, unused, m, a: the training rows see z, m and a, so codes 0, 1, 2 go to
+     * a, m, z, bytewise, whatever the dictionary ("unused" only in a validation row gets no
+     * code). */
     const char *const order[] = {"z", "unused", "m", "a"};
     const char *const v[] = {"a", "z", NULL, "m", "a", "unused"};
-    am_frame *f = cat_frame("k", order, 4, v, 6);
-    int64_t *rows = iota(5);
+    am_frame *f = ft_codes_frame("k", AM_COL_CAT, order, 4, v, 6);
+    int64_t *rows = ft_iota(5);
     am_enc_fit_args a = args_of(f, rows, 5, NULL, 0, 0, NULL);
     am_encoder *e = fit_ok(&am_enc_native_categorical, &a);
     ck_assert_int_eq(e->width, 1);
     ck_assert_str_eq(e->names[0], "k");
     ck_assert_ptr_nonnull(e->n_categories);
     ck_assert_int_eq(e->n_categories[0], 3);
-    outputs out = transform(e, f, NULL, 6);
-    ck_assert_double_eq(out.cols[0][0], 2.0);
-    ck_assert_double_eq(out.cols[0][1], 0.0);
+    ft_outputs out = ft_transform(e, f, NULL, 6);
+    ck_assert_double_eq(out.cols[0][0], 0.0);
+    ck_assert_double_eq(out.cols[0][1], 2.0);
     ck_assert(isnan(out.cols[0][2]));
     ck_assert_double_eq(out.cols[0][3], 1.0);
     ck_assert(isnan(out.cols[0][5]));
-    outputs_free(&out);
+    ft_outputs_free(&out);
     const char *const v2[] = {"m", "new", "z", "a"};
-    am_frame *g = cat_frame("k", NULL, 0, v2, 4);
-    out = transform(e, g, NULL, 4);
+    am_frame *g = ft_codes_frame("k", AM_COL_CAT, NULL, 0, v2, 4);
+    out = ft_transform(e, g, NULL, 4);
     ck_assert_double_eq(out.cols[0][0], 1.0);
     ck_assert(isnan(out.cols[0][1]));
-    ck_assert_double_eq(out.cols[0][2], 0.0);
-    ck_assert_double_eq(out.cols[0][3], 2.0);
-    outputs_free(&out);
+    ck_assert_double_eq(out.cols[0][2], 2.0);
+    ck_assert_double_eq(out.cols[0][3], 0.0);
+    ft_outputs_free(&out);
     e->type->free(e);
     /* No value in the training rows: AM_ERR_DATA. */
     am_diag d;
@@ -502,8 +393,8 @@ START_TEST(test_target_regression_values)
     const char *const order[] = {"c", "b", "a"};
     const char *const v[] = {"a", "a", "b", "a", NULL, "c", NULL};
     const double y[] = {1, 3, 10, 2, 7, 100, 9};
-    am_frame *f = cat_frame("t", order, 3, v, 7);
-    int64_t *rows = iota(7);
+    am_frame *f = ft_codes_frame("t", AM_COL_CAT, order, 3, v, 7);
+    int64_t *rows = ft_iota(7);
     am_feat_options o = {.rare_min_count = 2};
     am_enc_fit_args a = args_of(f, rows, 7, y, AM_TASK_REGRESSION, 0, &o);
     am_encoder *e = fit_ok(&am_enc_target, &a);
@@ -512,20 +403,20 @@ START_TEST(test_target_regression_values)
     const double prior = 132.0 / 7.0;
     const double enc_a = (6.0 + M_SMOOTH * prior) / (3.0 + M_SMOOTH);
     const double enc_miss = (16.0 + M_SMOOTH * prior) / (2.0 + M_SMOOTH);
-    outputs out = transform(e, f, NULL, 7);
+    ft_outputs out = ft_transform(e, f, NULL, 7);
     const double want[] = {enc_a, enc_a, prior, enc_a, enc_miss, prior, enc_miss};
     for (int i = 0; i < 7; i++)
         ck_assert_double_eq_tol(out.cols[0][i], want[i], EPS * 100);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     /* Another dictionary: a found by string, "new" unseen -> prior, b rare -> prior. */
     const char *const v2[] = {"new", "b", "a", NULL};
-    am_frame *g = cat_frame("t", NULL, 0, v2, 4);
-    out = transform(e, g, NULL, 4);
+    am_frame *g = ft_codes_frame("t", AM_COL_CAT, NULL, 0, v2, 4);
+    out = ft_transform(e, g, NULL, 4);
     ck_assert_double_eq_tol(out.cols[0][0], prior, EPS * 100);
     ck_assert_double_eq_tol(out.cols[0][1], prior, EPS * 100);
     ck_assert_double_eq_tol(out.cols[0][2], enc_a, EPS * 100);
     ck_assert_double_eq_tol(out.cols[0][3], enc_miss, EPS * 100);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
     am_free(rows);
     am_frame_free(f);
@@ -546,14 +437,14 @@ START_TEST(test_target_binary_smoothing)
         v[i] = i < 40 ? "big" : i < 46 ? "small" : i < 50 ? "tiny" : "zero";
         y[i] = i < 50 ? 1.0 : 0.0;
     }
-    am_frame *f = cat_frame("s", NULL, 0, v, N);
-    int64_t *rows = iota(N);
+    am_frame *f = ft_codes_frame("s", AM_COL_CAT, NULL, 0, v, N);
+    int64_t *rows = ft_iota(N);
     am_enc_fit_args a = args_of(f, rows, N, y, AM_TASK_BINARY, 2, NULL);
     am_encoder *e = fit_ok(&am_enc_target, &a);
     ck_assert_int_eq(e->width, 1);
     const double prior = 50.0 / 60.0;
     const int64_t probe[] = {0, 40, 46, 50};
-    outputs out = transform(e, f, probe, 4);
+    ft_outputs out = ft_transform(e, f, probe, 4);
     double big = out.cols[0][0], small = out.cols[0][1], tiny = out.cols[0][2];
     ck_assert_double_eq_tol(big, (40.0 + M_SMOOTH * prior) / 50.0, EPS);
     ck_assert_double_eq_tol(small, (6.0 + M_SMOOTH * prior) / 16.0, EPS);
@@ -561,7 +452,7 @@ START_TEST(test_target_binary_smoothing)
     ck_assert_double_eq_tol(out.cols[0][3], (0.0 + M_SMOOTH * prior) / 20.0, EPS);
     /* All three levels' raw share is 1; the fewer rows, the closer to the prior. */
     ck_assert(big > small && small > prior);
-    outputs_free(&out);
+    ft_outputs_free(&out);
     e->type->free(e);
     am_free(rows);
     am_frame_free(f);
@@ -580,15 +471,15 @@ START_TEST(test_target_multiclass)
         v[i] = i % 13 == 0 ? NULL : levels[(i * 7) % 4];
         y[i] = (double)((i * i + i / 3) % 3);
     }
-    am_frame *f = cat_frame("m", NULL, 0, v, N);
-    int64_t *rows = iota(N);
+    am_frame *f = ft_codes_frame("m", AM_COL_CAT, NULL, 0, v, N);
+    int64_t *rows = ft_iota(N);
     am_feat_options o = {.rare_min_count = 1};
     am_enc_fit_args a = args_of(f, rows, N, y, AM_TASK_MULTICLASS, 3, &o);
     am_encoder *e = fit_ok(&am_enc_target, &a);
     ck_assert_int_eq(e->width, 3);
     ck_assert_str_eq(e->names[0], "m.target=0");
     ck_assert_str_eq(e->names[2], "m.target=2");
-    outputs out = transform(e, f, NULL, N), tr = transform_train(e, &a);
+    ft_outputs out = ft_transform(e, f, NULL, N), tr = transform_train(e, &a);
     /* Level p by hand. */
     double n_p = 0, c_p[3] = {0}, prior[3] = {0};
     for (int i = 0; i < N; i++) {
@@ -614,8 +505,8 @@ START_TEST(test_target_multiclass)
         ck_assert_double_eq_tol(s1, 1.0, EPS);
         ck_assert_double_eq_tol(s2, 1.0, EPS);
     }
-    outputs_free(&out);
-    outputs_free(&tr);
+    ft_outputs_free(&out);
+    ft_outputs_free(&tr);
     e->type->free(e);
     am_free(rows);
     am_frame_free(f);
@@ -629,8 +520,8 @@ START_TEST(test_target_bad_args)
     const char *const v[] = {"a", "b", "a", "b"};
     const double y_cls[] = {0, 1, 1, 0}, y_bad[] = {0, 2, 1, 0}, y_frac[] = {0, 0.5, 1, 0};
     const double y_nan[] = {1, NAN, 2, 3};
-    am_frame *f = cat_frame("c", NULL, 0, v, 4);
-    int64_t *rows = iota(4);
+    am_frame *f = ft_codes_frame("c", AM_COL_CAT, NULL, 0, v, 4);
+    int64_t *rows = ft_iota(4);
     struct {
         const double *y;
         am_task task;
@@ -698,14 +589,14 @@ START_TEST(test_target_out_of_fold)
         y[i] = y2[i] = (double)((i * 37) % 23) - 5.5;
     }
     y2[OOF_J] += 1000.0;
-    am_frame *f = cat_frame("c", NULL, 0, v, OOF_N);
-    int64_t *rows = iota(OOF_N);
+    am_frame *f = ft_codes_frame("c", AM_COL_CAT, NULL, 0, v, OOF_N);
+    int64_t *rows = ft_iota(OOF_N);
     am_feat_options o = {.rare_min_count = 1};
     am_enc_fit_args a = args_of(f, rows, OOF_N, y, AM_TASK_REGRESSION, 0, &o);
     am_enc_fit_args a2 = args_of(f, rows, OOF_N, y2, AM_TASK_REGRESSION, 0, &o);
     am_encoder *e = fit_ok(&am_enc_target, &a), *e2 = fit_ok(&am_enc_target, &a2);
-    outputs t1 = transform_train(e, &a), t2 = transform_train(e2, &a2);
-    outputs full = transform(e, f, NULL, OOF_N);
+    ft_outputs t1 = transform_train(e, &a), t2 = transform_train(e2, &a2);
+    ft_outputs full = ft_transform(e, f, NULL, OOF_N);
     int32_t fold_j = am_enc_inner_fold(a.seed, OOF_J, 5);
     int64_t n_same = 0, n_other = 0, n_diff_full = 0;
     for (int64_t i = 0; i < OOF_N; i++) {
@@ -724,23 +615,23 @@ START_TEST(test_target_out_of_fold)
     ck_assert_int_gt(n_other, 50);
     ck_assert_int_gt(n_diff_full, 50);
     /* The full-data encoding of j's level did see the change. */
-    outputs full2 = transform(e2, f, NULL, OOF_N);
+    ft_outputs full2 = ft_transform(e2, f, NULL, OOF_N);
     ck_assert(full.cols[0][OOF_J] != full2.cols[0][OOF_J]);
-    outputs_free(&t1);
-    outputs_free(&t2);
-    outputs_free(&full);
-    outputs_free(&full2);
+    ft_outputs_free(&t1);
+    ft_outputs_free(&t2);
+    ft_outputs_free(&full);
+    ft_outputs_free(&full2);
     /* A loaded encoder has no out-of-fold tables: transform_train gives the prior, which reads no
      * row's own target. */
     am_buf b = save_ok(e);
     am_encoder *back = load_ok(&am_enc_target, &b);
-    outputs tb = transform_train(back, &a);
+    ft_outputs tb = transform_train(back, &a);
     double mean = 0;
     for (int i = 0; i < OOF_N; i++)
         mean += y[i] / OOF_N;
     for (int i = 0; i < OOF_N; i++)
         ck_assert_double_eq_tol(tb.cols[0][i], mean, 1e-12);
-    outputs_free(&tb);
+    ft_outputs_free(&tb);
     back->type->free(back);
     am_buf_fini(&b);
     e->type->free(e);
@@ -760,13 +651,13 @@ START_TEST(test_target_out_of_fold_classes)
         y[i] = y2[i] = (double)(i % 3);
     }
     y2[OOF_J] = y[OOF_J] == 0 ? 2 : 0;
-    am_frame *f = cat_frame("c", NULL, 0, v, OOF_N);
-    int64_t *rows = iota(OOF_N);
+    am_frame *f = ft_codes_frame("c", AM_COL_CAT, NULL, 0, v, OOF_N);
+    int64_t *rows = ft_iota(OOF_N);
     am_feat_options o = {.rare_min_count = 1};
     am_enc_fit_args a = args_of(f, rows, OOF_N, y, AM_TASK_MULTICLASS, 3, &o);
     am_enc_fit_args a2 = args_of(f, rows, OOF_N, y2, AM_TASK_MULTICLASS, 3, &o);
     am_encoder *e = fit_ok(&am_enc_target, &a), *e2 = fit_ok(&am_enc_target, &a2);
-    outputs t1 = transform_train(e, &a), t2 = transform_train(e2, &a2);
+    ft_outputs t1 = transform_train(e, &a), t2 = transform_train(e2, &a2);
     int32_t fold_j = am_enc_inner_fold(a.seed, OOF_J, 5);
     for (int64_t i = 0; i < OOF_N; i++) {
         bool same_fold = am_enc_inner_fold(a.seed, i, 5) == fold_j;
@@ -775,8 +666,8 @@ START_TEST(test_target_out_of_fold_classes)
             equal &= memcmp(&t1.cols[k][i], &t2.cols[k][i], sizeof(double)) == 0;
         ck_assert_msg(equal == same_fold, "row %lld", (long long)i);
     }
-    outputs_free(&t1);
-    outputs_free(&t2);
+    ft_outputs_free(&t1);
+    ft_outputs_free(&t2);
     e->type->free(e);
     e2->type->free(e2);
     am_free(rows);
@@ -833,8 +724,8 @@ static am_frame *case_frame(const enc_case *c, bool variant_b)
     for (int i = P_TRAIN; i < P_ALL; i++)
         v[i] = poison[i - P_TRAIN];
     static const char *const bool_order[] = {"yes", "no"};
-    return boolean ? cat_frame("col", bool_order, 2, v, P_ALL)
-                   : cat_frame("col", P_LEVELS, 6, v, P_ALL);
+    return boolean ? ft_codes_frame("col", AM_COL_CAT, bool_order, 2, v, P_ALL)
+                   : ft_codes_frame("col", AM_COL_CAT, P_LEVELS, 6, v, P_ALL);
 }
 
 static void case_target(const enc_case *c, double *y)
@@ -853,45 +744,132 @@ static am_enc_fit_args case_args(const enc_case *c, const am_frame *f, const int
     return args_of(f, rows, P_TRAIN, target ? y : NULL, c->task, c->n_classes, &CASE_OPTS);
 }
 
+/* Fits c's encoder on the same training values twice, at rows ra of fa and rows rb of fb, and
+ * asserts that the two encoders save the same bytes and give those rows the same outputs
+ * (transform_train too). Returns the first encoder; the second is freed. */
+static am_encoder *fit_same_twice(const enc_case *c, const am_frame *fa, const int64_t *ra,
+                                  const am_frame *fb, const int64_t *rb)
+{
+    double y[P_TRAIN];
+    case_target(c, y);
+    am_enc_fit_args aa = case_args(c, fa, ra, y), ab = case_args(c, fb, rb, y);
+    am_encoder *ea = fit_ok(c->type, &aa), *eb = fit_ok(c->type, &ab);
+    am_buf ba = save_ok(ea), bb = save_ok(eb);
+    ck_assert_uint_eq(ba.len, bb.len);
+    ck_assert(memcmp(ba.data, bb.data, ba.len) == 0);
+    ft_outputs oa = ft_transform(ea, fa, ra, P_TRAIN), ob = ft_transform(eb, fb, rb, P_TRAIN);
+    ck_assert(ft_same_outputs(&oa, &ob));
+    ft_outputs_free(&oa);
+    ft_outputs_free(&ob);
+    if (c->type->transform_train) {
+        oa = transform_train(ea, &aa);
+        ob = transform_train(eb, &ab);
+        ck_assert(ft_same_outputs(&oa, &ob));
+        ft_outputs_free(&oa);
+        ft_outputs_free(&ob);
+    }
+    am_buf_fini(&ba);
+    am_buf_fini(&bb);
+    eb->type->free(eb);
+    return ea;
+}
+
 /* Validation rows full of poison leave the fitted state byte for byte the same. */
 START_TEST(test_poisoned_rows)
 {
     const enc_case *c = &CASES[_i];
     am_frame *fa = case_frame(c, false), *fb = case_frame(c, true);
-    int64_t *rows = iota(P_TRAIN);
-    double y[P_TRAIN];
-    case_target(c, y);
-    am_enc_fit_args aa = case_args(c, fa, rows, y), ab = case_args(c, fb, rows, y);
-    am_encoder *ea = fit_ok(c->type, &aa), *eb = fit_ok(c->type, &ab);
-    am_buf ba = save_ok(ea), bb = save_ok(eb);
-    ck_assert_uint_eq(ba.len, bb.len);
-    ck_assert(memcmp(ba.data, bb.data, ba.len) == 0);
-    /* Both transform the training rows the same way (transform_train too). */
-    outputs oa = transform(ea, fa, rows, P_TRAIN), ob = transform(eb, fb, rows, P_TRAIN);
-    ck_assert(same_bits(&oa, &ob));
-    outputs_free(&oa);
-    outputs_free(&ob);
-    if (c->type->transform_train) {
-        oa = transform_train(ea, &aa);
-        ob = transform_train(eb, &ab);
-        ck_assert(same_bits(&oa, &ob));
-        outputs_free(&oa);
-        outputs_free(&ob);
-    }
+    int64_t *rows = ft_iota(P_TRAIN);
+    am_encoder *ea = fit_same_twice(c, fa, rows, fb, rows);
     /* The poison rows transform without error, to finite values (NaN only for native). */
-    oa = transform(ea, fa, NULL, P_ALL);
+    ft_outputs oa = ft_transform(ea, fa, NULL, P_ALL);
     for (int64_t k = 0; k < oa.width; k++)
         for (int64_t i = 0; i < P_ALL; i++)
             ck_assert(isfinite(oa.cols[k][i]) ||
                       (c->type == &am_enc_native_categorical && isnan(oa.cols[k][i])));
-    outputs_free(&oa);
+    ft_outputs_free(&oa);
     for (int64_t k = 0; k < ea->width; k++)
         ck_assert_ptr_null(strstr(ea->names[k], "poison"));
-    am_buf_fini(&ba);
-    am_buf_fini(&bb);
     ea->type->free(ea);
-    eb->type->free(eb);
     am_free(rows);
+    am_frame_free(fa);
+    am_frame_free(fb);
+}
+END_TEST
+
+/* Training levels for the dictionary-order test: red and blue 9 rows each, green, teal and gold
+ * 6 each (a three-way tie at the one-hot cap of 3: gold wins bytewise), pink 2 (rare), and 2
+ * missing values, dealt out in rounds so first appearance is pink, teal, green, red, gold, blue,
+ * missing. */
+static const char *const D_LEVELS[] = {"pink", "teal", "green", "red", "gold", "blue"};
+static const int D_COUNT[] = {2, 6, 6, 9, 6, 9};
+/* Validation rows: training levels and a new one. */
+static const char *const D_VALID[] = {"blue", "gold", "new"};
+enum { D_VALID_N = 3 };
+
+static void dict_train_values(const enc_case *c, const char **v)
+{
+    int left[6];
+    memcpy(left, D_COUNT, sizeof(left));
+    int at = 0, missing = 2;
+    while (at < P_TRAIN) {
+        for (int l = 0; l < 6; l++)
+            if (left[l] > 0) {
+                v[at++] = D_LEVELS[l];
+                left[l]--;
+            }
+        if (missing > 0) {
+            v[at++] = NULL;
+            missing--;
+        }
+    }
+    ck_assert_int_eq(at, P_TRAIN);
+    for (int i = 0; i < P_TRAIN && c->type == &am_enc_boolean; i++)
+        v[i] = v[i] ? (i % 3 ? "yes" : "no") : NULL;
+}
+
+/* The same training rows in two files: in one the validation rows come last, in the other first
+ * (so they put blue and gold, and for the boolean encoder yes and no, at the head of the level
+ * dictionary). The fitted encoders save the same bytes and give the training rows the same
+ * outputs: no order in them comes from the dictionary. */
+START_TEST(test_dictionary_order)
+{
+    const enc_case *c = &CASES[_i];
+    bool boolean = c->type == &am_enc_boolean;
+    static const char *const bool_valid[] = {"yes", "no", "maybe"};
+    const char *const *valid = boolean ? bool_valid : D_VALID;
+    enum { N = P_TRAIN + D_VALID_N };
+    const char *va[N], *vb[N];
+    dict_train_values(c, va);
+    memcpy(vb + D_VALID_N, va, P_TRAIN * sizeof(va[0]));
+    for (int i = 0; i < D_VALID_N; i++)
+        va[P_TRAIN + i] = vb[i] = valid[i];
+    am_frame *fa = ft_codes_frame("col", AM_COL_CAT, NULL, 0, va, N);
+    am_frame *fb = ft_codes_frame("col", AM_COL_CAT, NULL, 0, vb, N);
+    ck_assert_str_ne(fa->cols[0].levels.items[0], fb->cols[0].levels.items[0]);
+    int64_t ra[P_TRAIN], rb[P_TRAIN];
+    for (int i = 0; i < P_TRAIN; i++) {
+        ra[i] = i;
+        rb[i] = i + D_VALID_N;
+    }
+    am_encoder *ea = fit_same_twice(c, fa, ra, fb, rb);
+    /* What the bytes hold, spelled out: the kept levels and the native codes, bytewise. */
+    if (c->type == &am_enc_onehot) {
+        const char *const want[] = {"col=blue",   "col=gold",      "col=red",
+                                    "col=<rare>", "col=<missing>", "col=<unseen>"};
+        ck_assert_int_eq(ea->width, 6);
+        for (int k = 0; k < 6; k++)
+            ck_assert_str_eq(ea->names[k], want[k]);
+    }
+    if (c->type == &am_enc_native_categorical) {
+        ft_outputs oa = ft_transform(ea, fa, ra, 7); /* pink teal green red gold blue missing */
+        const double want[] = {3, 5, 2, 4, 1, 0};
+        for (int i = 0; i < 6; i++)
+            ck_assert_double_eq(oa.cols[0][i], want[i]);
+        ck_assert(isnan(oa.cols[0][6]));
+        ft_outputs_free(&oa);
+    }
+    ea->type->free(ea);
     am_frame_free(fa);
     am_frame_free(fb);
 }
@@ -906,7 +884,7 @@ static am_frame *predict_frame(const enc_case *c)
     const char *const v[] = {"red", "new", NULL, "pink", "gold", "teal", "blue", "green",
                              "yes", "no", "other", NULL};
     (void)c;
-    return cat_frame("col", order, 9, v, 12);
+    return ft_codes_frame("col", AM_COL_CAT, order, 9, v, 12);
 }
 
 /* save -> load gives the same names, the same transform bits, and saves to the same bytes. */
@@ -914,7 +892,7 @@ START_TEST(test_round_trip)
 {
     const enc_case *c = &CASES[_i];
     am_frame *f = case_frame(c, false), *g = predict_frame(c);
-    int64_t *rows = iota(P_TRAIN);
+    int64_t *rows = ft_iota(P_TRAIN);
     double y[P_TRAIN];
     case_target(c, y);
     am_enc_fit_args a = case_args(c, f, rows, y);
@@ -927,15 +905,15 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(back->n_categories != NULL, e->n_categories != NULL);
     if (e->n_categories)
         ck_assert_int_eq(back->n_categories[0], e->n_categories[0]);
-    outputs o1 = transform(e, g, NULL, 12), o2 = transform(back, g, NULL, 12);
-    ck_assert(same_bits(&o1, &o2));
-    outputs_free(&o1);
-    outputs_free(&o2);
-    o1 = transform(e, f, NULL, P_ALL);
-    o2 = transform(back, f, NULL, P_ALL);
-    ck_assert(same_bits(&o1, &o2));
-    outputs_free(&o1);
-    outputs_free(&o2);
+    ft_outputs o1 = ft_transform(e, g, NULL, 12), o2 = ft_transform(back, g, NULL, 12);
+    ck_assert(ft_same_outputs(&o1, &o2));
+    ft_outputs_free(&o1);
+    ft_outputs_free(&o2);
+    o1 = ft_transform(e, f, NULL, P_ALL);
+    o2 = ft_transform(back, f, NULL, P_ALL);
+    ck_assert(ft_same_outputs(&o1, &o2));
+    ft_outputs_free(&o1);
+    ft_outputs_free(&o2);
     am_buf b2 = save_ok(back);
     ck_assert_uint_eq(b2.len, b.len);
     ck_assert(memcmp(b.data, b2.data, b.len) == 0);
@@ -963,7 +941,7 @@ START_TEST(test_truncation)
 {
     const enc_case *c = &CASES[_i];
     am_frame *f = case_frame(c, false);
-    int64_t *rows = iota(P_TRAIN);
+    int64_t *rows = ft_iota(P_TRAIN);
     double y[P_TRAIN];
     case_target(c, y);
     am_enc_fit_args a = case_args(c, f, rows, y);
@@ -999,7 +977,7 @@ START_TEST(test_corruption)
 {
     const enc_case *c = &CASES[_i];
     am_frame *f = case_frame(c, false), *g = predict_frame(c);
-    int64_t *rows = iota(P_TRAIN);
+    int64_t *rows = ft_iota(P_TRAIN);
     double y[P_TRAIN];
     case_target(c, y);
     am_enc_fit_args a = case_args(c, f, rows, y);
@@ -1018,8 +996,8 @@ START_TEST(test_corruption)
                           am_status_name(st));
             n_format += st == AM_ERR_FORMAT;
             if (x) {
-                outputs o = transform(x, g, NULL, 12);
-                outputs_free(&o);
+                ft_outputs o = ft_transform(x, g, NULL, 12);
+                ft_outputs_free(&o);
                 x->type->free(x);
             }
             free(copy);
@@ -1082,12 +1060,12 @@ START_TEST(test_out_of_memory)
 {
     const enc_case *c = &CASES[_i];
     am_frame *f = case_frame(c, false), *g = predict_frame(c);
-    int64_t *rows = iota(P_TRAIN);
+    int64_t *rows = ft_iota(P_TRAIN);
     double y[P_TRAIN];
     case_target(c, y);
     am_enc_fit_args a = case_args(c, f, rows, y);
     am_encoder *ref = fit_ok(c->type, &a);
-    outputs want = transform(ref, g, NULL, 12);
+    ft_outputs want = ft_transform(ref, g, NULL, 12);
     am_buf ref_bytes = save_ok(ref);
     bool fit_done = false;
     for (int64_t k = 0; k < 1000 && !fit_done; k++) {
@@ -1131,13 +1109,13 @@ START_TEST(test_out_of_memory)
     ck_assert_int_eq(st, AM_ERR_NOMEM);
     am_buf_fini(&b);
     /* Transform cannot fail: without memory for its level table it looks up row by row. */
-    outputs got = outputs_new(ref->width, 12);
+    ft_outputs got = ft_outputs_new(ref->width, 12);
     am_alloc_fail_after(0);
     ref->type->transform(ref, &g->cols[0], NULL, 12, got.cols);
     am_alloc_fail_after(-1);
-    ck_assert(same_bits(&want, &got));
-    outputs_free(&got);
-    outputs_free(&want);
+    ck_assert(ft_same_outputs(&want, &got));
+    ft_outputs_free(&got);
+    ft_outputs_free(&want);
     am_buf_fini(&ref_bytes);
     ref->type->free(ref);
     am_free(rows);
@@ -1151,8 +1129,8 @@ END_TEST
 START_TEST(test_fit_refuses)
 {
     const double x[] = {1, 2, 3};
-    am_frame *f = num_frame("n", x, 3);
-    int64_t *rows = iota(3);
+    am_frame *f = ft_num_frame("n", AM_COL_NUM, x, 3);
+    int64_t *rows = ft_iota(3);
     const double y[] = {0, 1, 0};
     const am_encoder_type *types[] = {&am_enc_onehot, &am_enc_frequency, &am_enc_target,
                                       &am_enc_native_categorical};
@@ -1163,7 +1141,7 @@ START_TEST(test_fit_refuses)
     }
     am_frame_free(f);
     const char *const v[] = {NULL, NULL, "late"};
-    f = cat_frame("c", NULL, 0, v, 3);
+    f = ft_codes_frame("c", AM_COL_CAT, NULL, 0, v, 3);
     for (size_t t = 0; t < AM_COUNT(types); t++) {
         am_enc_fit_args a = args_of(f, rows, 2, y, AM_TASK_BINARY, 2, NULL);
         ck_assert_int_eq(fit_status(types[t], &a, &d), AM_ERR_DATA);
@@ -1202,6 +1180,7 @@ static Suite *enc_category_suite(void)
     tcase_set_timeout(tc, 60);
     int n = (int)AM_COUNT(CASES);
     tcase_add_loop_test(tc, test_poisoned_rows, 0, n);
+    tcase_add_loop_test(tc, test_dictionary_order, 0, n);
     tcase_add_loop_test(tc, test_round_trip, 0, n);
     tcase_add_loop_test(tc, test_truncation, 0, n);
     tcase_add_loop_test(tc, test_corruption, 0, n);

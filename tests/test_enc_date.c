@@ -8,45 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../featurize/encoder.h"
+#include "frame_testing.h"
 
 #define DAY 86400.0
 #define PI 3.14159265358979323846
 
 /* ---- frames and encoders built by hand ---------------------------------------------------- */
 
-static am_frame *frame_new(int64_t n_rows, int32_t n_cols)
-{
-    am_frame *f = am_calloc(1, sizeof(*f));
-    ck_assert_ptr_nonnull(f);
-    f->n_rows = n_rows;
-    f->n_cols = n_cols;
-    f->cols = am_calloc((size_t)n_cols, sizeof(am_column));
-    ck_assert_ptr_nonnull(f->cols);
-    return f;
-}
-
-static void set_num(am_frame *f, int32_t j, const char *name, am_coltype type, const double *v)
-{
-    am_column *c = &f->cols[j];
-    c->name = am_strdup(name);
-    ck_assert_ptr_nonnull(c->name);
-    c->type = type;
-    am_strset_init(&c->levels);
-    c->num = am_malloc_array((size_t)f->n_rows, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->num[i] = v[i];
-        c->n_missing += isnan(v[i]);
-    }
-}
-
 /* A one-column frame "when" of timestamps. */
 static am_frame *time_frame(const double *v, int64_t n)
 {
-    am_frame *f = frame_new(n, 1);
-    set_num(f, 0, "when", AM_COL_TIME, v);
-    return f;
+    return ft_num_frame("when", AM_COL_TIME, v, n);
 }
 
 /* Fits on rows (NULL: every row) of column 0; must succeed. */
@@ -54,10 +26,7 @@ static am_encoder *fit_rows(const am_frame *f, const int64_t *rows, int64_t n, b
 {
     int64_t *all = NULL;
     if (!rows) {
-        all = malloc((size_t)f->n_rows * sizeof(int64_t));
-        ck_assert_ptr_nonnull(all);
-        for (int64_t i = 0; i < f->n_rows; i++)
-            all[i] = i;
+        all = ft_iota(f->n_rows);
         rows = all;
         n = f->n_rows;
     }
@@ -72,7 +41,7 @@ static am_encoder *fit_rows(const am_frame *f, const int64_t *rows, int64_t n, b
     ck_assert_ptr_nonnull(e);
     ck_assert_ptr_eq(e->type, &am_enc_date);
     ck_assert_int_ge(e->width, 1);
-    free(all);
+    am_free(all);
     return e;
 }
 
@@ -483,20 +452,14 @@ END_TEST
 /* An AM_COL_NUM column of epoch seconds is read the same way; a category column is refused. */
 START_TEST(test_column_types)
 {
-    am_frame *f = frame_new(3, 1);
-    set_num(f, 0, "when", AM_COL_NUM, varied);
+    am_frame *f = ft_num_frame("when", AM_COL_NUM, varied, 3);
     am_encoder *e = fit_rows(f, NULL, 0, true);
     ck_assert_int_eq(e->width, 7);
     e->type->free(e);
     am_frame_free(f);
 
-    f = frame_new(2, 1);
-    am_column *c = &f->cols[0];
-    c->name = am_strdup("when");
-    c->type = AM_COL_CAT;
-    am_strset_init(&c->levels);
-    c->codes = am_calloc(2, sizeof(int32_t));
-    ck_assert(c->name && c->codes);
+    f = ft_codes_frame("when", AM_COL_CAT, NULL, 0, (const char *const[]){"a", "a"}, 2);
+    const am_column *c = &f->cols[0];
     const int64_t rows[] = {0, 1};
     am_feat_options opts = {0};
     am_enc_fit_args a = {.frame = f, .col = c, .rows = rows, .n_rows = 2, .opts = &opts};

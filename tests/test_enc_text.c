@@ -8,56 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../featurize/encoder.h"
+#include "frame_testing.h"
 
 /* ---- frames built by hand ---------------------------------------------------------------- */
 
-/* One column "t" of the given type; v[i] NULL = missing. Levels listed in `order` are added
- * first, so tests control the dictionary. */
-static am_frame *text_frame_ordered(const char *const *v, int64_t n, am_coltype type,
-                                    const char *const *order, int n_order)
-{
-    am_frame *f = am_calloc(1, sizeof(*f));
-    ck_assert_ptr_nonnull(f);
-    f->n_rows = n;
-    f->n_cols = 1;
-    f->cols = am_calloc(1, sizeof(am_column));
-    ck_assert_ptr_nonnull(f->cols);
-    am_column *c = &f->cols[0];
-    c->name = am_strdup("t");
-    ck_assert_ptr_nonnull(c->name);
-    c->type = type;
-    am_strset_init(&c->levels);
-    for (int k = 0; k < n_order; k++)
-        ck_assert_int_ge(am_strset_add(&c->levels, order[k], strlen(order[k])), 0);
-    c->codes = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(int32_t));
-    ck_assert_ptr_nonnull(c->codes);
-    for (int64_t i = 0; i < n; i++) {
-        c->codes[i] = v[i] ? am_strset_add(&c->levels, v[i], strlen(v[i])) : -1;
-        ck_assert(!v[i] || c->codes[i] >= 0);
-        c->n_missing += !v[i];
-    }
-    return f;
-}
-
+/* One text column "t" of v[0..n), NULL = missing. */
 static am_frame *text_frame(const char *const *v, int64_t n)
 {
-    return text_frame_ordered(v, n, AM_COL_TEXT, NULL, 0);
-}
-
-static int64_t *iota(int64_t n)
-{
-    int64_t *r = am_malloc_array((size_t)AM_MAX(n, 1), sizeof(int64_t));
-    ck_assert_ptr_nonnull(r);
-    for (int64_t i = 0; i < n; i++)
-        r[i] = i;
-    return r;
-}
-
-static const char *diag_text(const am_diag *d)
-{
-    static char buf[1024];
-    return am_diag_format(d, buf, sizeof(buf));
+    return ft_codes_frame("t", AM_COL_TEXT, NULL, 0, v, n);
 }
 
 static am_status fit_rows(const am_frame *f, const int64_t *rows, int64_t n_rows,
@@ -74,57 +32,23 @@ static am_status fit_rows(const am_frame *f, const int64_t *rows, int64_t n_rows
 /* Fits on rows 0..n_train-1, failing the test on error. */
 static am_encoder *fit_ok(const am_frame *f, int64_t n_train, int32_t features)
 {
-    int64_t *rows = iota(n_train);
+    int64_t *rows = ft_iota(n_train);
     am_encoder *e = NULL;
     am_diag d;
     am_status st = fit_rows(f, rows, n_train, features, &e, &d);
-    ck_assert_msg(st == AM_OK, "fit: %s", diag_text(&d));
+    ck_assert_msg(st == AM_OK, "fit: %s", ft_diag_text(&d));
     ck_assert_ptr_nonnull(e);
     ck_assert_ptr_eq(e->type, &am_enc_text);
     am_free(rows);
     return e;
 }
 
-/* The outputs of rows (NULL: all n) as one block: output k of row i at [k * n + i]. */
-typedef struct outputs {
-    int64_t width, n;
-    double *data;
-    double **cols;
-} outputs;
-
-static outputs outputs_new(int64_t width, int64_t n)
-{
-    outputs o = {.width = width, .n = n};
-    o.data = am_malloc_array((size_t)(width * AM_MAX(n, 1)), sizeof(double));
-    o.cols = am_malloc_array((size_t)width, sizeof(double *));
-    ck_assert_ptr_nonnull(o.data);
-    ck_assert_ptr_nonnull(o.cols);
-    for (int64_t k = 0; k < width * n; k++)
-        o.data[k] = 12345.0; /* every cell must be written */
-    for (int64_t k = 0; k < width; k++)
-        o.cols[k] = o.data + k * n;
-    return o;
-}
-
-static void outputs_free(outputs *o)
-{
-    am_free(o->data);
-    am_free(o->cols);
-}
-
-static outputs transform(const am_encoder *e, const am_frame *f, const int64_t *rows, int64_t n)
-{
-    outputs o = outputs_new(e->width, n);
-    e->type->transform(e, &f->cols[0], rows, n, o.cols);
-    return o;
-}
-
-static double at(const outputs *o, int64_t i, int64_t k)
+static double at(const ft_outputs *o, int64_t i, int64_t k)
 {
     return o->cols[k][i];
 }
 
-static double dot(const outputs *a, int64_t i, const outputs *b, int64_t j)
+static double dot(const ft_outputs *a, int64_t i, const ft_outputs *b, int64_t j)
 {
     double s = 0.0;
     for (int64_t k = 0; k < a->width; k++)
@@ -132,7 +56,7 @@ static double dot(const outputs *a, int64_t i, const outputs *b, int64_t j)
     return s;
 }
 
-static bool same_row(const outputs *a, int64_t i, const outputs *b, int64_t j)
+static bool same_row(const ft_outputs *a, int64_t i, const ft_outputs *b, int64_t j)
 {
     for (int64_t k = 0; k < a->width; k++)
         if (memcmp(&a->cols[k][i], &b->cols[k][j], sizeof(double)) != 0)
@@ -140,13 +64,7 @@ static bool same_row(const outputs *a, int64_t i, const outputs *b, int64_t j)
     return true;
 }
 
-static bool same_outputs(const outputs *a, const outputs *b)
-{
-    return a->width == b->width && a->n == b->n &&
-           memcmp(a->data, b->data, (size_t)(a->width * a->n) * sizeof(double)) == 0;
-}
-
-static bool row_zero(const outputs *a, int64_t i)
+static bool row_zero(const ft_outputs *a, int64_t i)
 {
     for (int64_t k = 0; k < a->width; k++)
         if (at(a, i, k) != 0.0)
@@ -293,7 +211,7 @@ static void gram_count(void *user, const char *gram, size_t len, bool word)
     r->v[b] += (m >> 63) ? -1.0 : 1.0;
 }
 
-/* The expected outputs of every row of v (n rows), with idf from rows 0..n_train-1: counts per
+/* The expected ft_outputs of every row of v (n rows), with idf from rows 0..n_train-1: counts per
  * bucket, df, idf, signed sublinear tf, unit length. out[i * width + k]. */
 static double *ref_outputs(const char *const *v, int64_t n, int64_t n_train, int32_t half)
 {
@@ -392,7 +310,7 @@ START_TEST(test_matches_reference)
     am_frame *f = text_frame(oracle_texts, N_ORACLE);
     am_encoder *e = fit_ok(f, n_train, features_i);
     ck_assert_int_eq(e->width, 2 * half);
-    outputs o = transform(e, f, NULL, N_ORACLE);
+    ft_outputs o = ft_transform(e, f, NULL, N_ORACLE);
     double *want = ref_outputs(oracle_texts, N_ORACLE, n_train, half);
     int nonzero = 0;
     for (int64_t i = 0; i < N_ORACLE; i++)
@@ -405,7 +323,7 @@ START_TEST(test_matches_reference)
         }
     ck_assert_int_gt(nonzero, 0);
     am_free(want);
-    outputs_free(&o);
+    ft_outputs_free(&o);
     am_enc_text.free(e);
     am_frame_free(f);
 }
@@ -460,7 +378,7 @@ START_TEST(test_similarity_and_unit_length)
 {
     am_frame *f = text_frame(mixed, 15);
     am_encoder *e = fit_ok(f, 15, 0);
-    outputs o = transform(e, f, NULL, 15);
+    ft_outputs o = ft_transform(e, f, NULL, 15);
     for (int64_t i = 0; i < 15; i++) {
         bool empty = i >= 3 && i <= 5;
         if (empty)
@@ -482,7 +400,7 @@ START_TEST(test_similarity_and_unit_length)
     ck_assert(!same_row(&o, 10, &o, 11));
     ck_assert_double_gt(dot(&o, 10, &o, 11), 0.0); /* " ca" and "caf" are shared */
     ck_assert(!same_row(&o, 12, &o, 13));
-    outputs_free(&o);
+    ft_outputs_free(&o);
     am_enc_text.free(e);
     am_frame_free(f);
 }
@@ -496,7 +414,7 @@ START_TEST(test_idf_from_training_rows)
                                     "common delta", "rare", "common"};
     am_frame *f = text_frame(v, 6);
     am_encoder *e = fit_ok(f, 4, 0);
-    outputs o = transform(e, f, NULL, 6);
+    ft_outputs o = ft_transform(e, f, NULL, 6);
     double *want = ref_outputs(v, 6, 4, 128);
     for (int64_t i = 0; i < 6; i++)
         for (int64_t k = 0; k < e->width; k++)
@@ -504,11 +422,11 @@ START_TEST(test_idf_from_training_rows)
     am_free(want);
     /* Fitting on all six rows changes the weights: the idf depends on the rows given. */
     am_encoder *all = fit_ok(f, 6, 0);
-    outputs o_all = transform(all, f, NULL, 6);
+    ft_outputs o_all = ft_transform(all, f, NULL, 6);
     ck_assert(!same_row(&o, 0, &o_all, 0));
-    outputs_free(&o_all);
+    ft_outputs_free(&o_all);
     am_enc_text.free(all);
-    outputs_free(&o);
+    ft_outputs_free(&o);
     am_enc_text.free(e);
     am_frame_free(f);
 }
@@ -528,7 +446,8 @@ START_TEST(test_poisoned_rows)
                                            "red red red wine wine"};
     int64_t rows[] = {1, 2, 4, 5, 6, 7};
     am_frame *fa = text_frame(clean, 9);
-    am_frame *fb = text_frame_ordered(poisoned, 9, AM_COL_TEXT, (const char *const[]){"zzz"}, 1);
+    am_frame *fb =
+        ft_codes_frame("t", AM_COL_TEXT, (const char *const[]){"zzz"}, 1, poisoned, 9);
     am_encoder *ea = NULL, *eb = NULL;
     am_diag d;
     ck_assert_int_eq(fit_rows(fa, rows, 6, 0, &ea, &d), AM_OK);
@@ -547,11 +466,11 @@ START_TEST(test_poisoned_rows)
     for (int i = 0; i < 6; i++)
         train[i] = clean[rows[i]];
     double *want = ref_outputs(train, 6, 6, 128);
-    outputs o = transform(eb, fb, rows, 6);
+    ft_outputs o = ft_transform(eb, fb, rows, 6);
     for (int64_t i = 0; i < 6; i++)
         for (int64_t k = 0; k < eb->width; k++)
             ck_assert_double_eq_tol(at(&o, i, k), want[i * eb->width + k], 1e-12);
-    outputs_free(&o);
+    ft_outputs_free(&o);
     am_free(want);
     am_buf_fini(&ba);
     am_buf_fini(&bb);
@@ -570,24 +489,24 @@ START_TEST(test_other_frame_and_rows)
 {
     am_frame *f = text_frame(mixed, 15);
     am_encoder *e = fit_ok(f, 15, 32);
-    outputs full = transform(e, f, NULL, 15);
+    ft_outputs full = ft_transform(e, f, NULL, 15);
     static const char *const other[] = {"never seen words here", "hello world", NULL, "café",
                                         "The quick brown fox"};
-    am_frame *g = text_frame_ordered(other, 5, AM_COL_CAT,
-                                     (const char *const[]){"x", "y", "z", "Café"}, 4);
-    outputs o = transform(e, g, NULL, 5);
+    am_frame *g =
+        ft_codes_frame("t", AM_COL_CAT, (const char *const[]){"x", "y", "z", "Café"}, 4, other, 5);
+    ft_outputs o = ft_transform(e, g, NULL, 5);
     ck_assert(same_row(&o, 1, &full, 7));
     ck_assert(row_zero(&o, 2));
     ck_assert(same_row(&o, 3, &full, 10));
     ck_assert(same_row(&o, 4, &full, 0));
     ck_assert_double_eq_tol(dot(&o, 0, &o, 0), 1.0, 1e-12); /* unseen words just hash */
     int64_t rows[] = {14, 0, 0, 3, 7};
-    outputs sel = transform(e, f, rows, 5);
+    ft_outputs sel = ft_transform(e, f, rows, 5);
     for (int64_t i = 0; i < 5; i++)
         ck_assert(same_row(&sel, i, &full, rows[i]));
-    outputs_free(&sel);
-    outputs_free(&o);
-    outputs_free(&full);
+    ft_outputs_free(&sel);
+    ft_outputs_free(&o);
+    ft_outputs_free(&full);
     am_enc_text.free(e);
     am_frame_free(g);
     am_frame_free(f);
@@ -601,10 +520,10 @@ START_TEST(test_deterministic)
     am_buf b1 = save_ok(e1), b2 = save_ok(e2);
     ck_assert_uint_eq(b1.len, b2.len);
     ck_assert(memcmp(b1.data, b2.data, b1.len) == 0);
-    outputs o1 = transform(e1, f, NULL, N_ORACLE), o2 = transform(e2, f, NULL, N_ORACLE);
-    ck_assert(same_outputs(&o1, &o2));
-    outputs_free(&o1);
-    outputs_free(&o2);
+    ft_outputs o1 = ft_transform(e1, f, NULL, N_ORACLE), o2 = ft_transform(e2, f, NULL, N_ORACLE);
+    ck_assert(ft_same_outputs(&o1, &o2));
+    ft_outputs_free(&o1);
+    ft_outputs_free(&o2);
     am_buf_fini(&b1);
     am_buf_fini(&b2);
     am_enc_text.free(e1);
@@ -622,7 +541,7 @@ START_TEST(test_fit_errors)
     am_diag d;
     ck_assert_int_eq(fit_rows(f, rows, 2, 0, &e, &d), AM_ERR_DATA);
     ck_assert_ptr_null(e);
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "\"t\""));
+    ck_assert_ptr_nonnull(strstr(ft_diag_text(&d), "\"t\""));
     /* A numeric column has no strings. */
     am_frame *g = text_frame(none, 3);
     am_free(g->cols[0].codes);
@@ -650,13 +569,13 @@ START_TEST(test_save_load_round_trip)
     ck_assert_ptr_eq(l->type, &am_enc_text);
     for (int64_t k = 0; k < e->width; k++)
         ck_assert_str_eq(l->names[k], e->names[k]);
-    outputs o1 = transform(e, f, NULL, N_ORACLE), o2 = transform(l, f, NULL, N_ORACLE);
-    ck_assert(same_outputs(&o1, &o2));
+    ft_outputs o1 = ft_transform(e, f, NULL, N_ORACLE), o2 = ft_transform(l, f, NULL, N_ORACLE);
+    ck_assert(ft_same_outputs(&o1, &o2));
     am_buf b2 = save_ok(l);
     ck_assert_uint_eq(b.len, b2.len);
     ck_assert(memcmp(b.data, b2.data, b.len) == 0);
-    outputs_free(&o1);
-    outputs_free(&o2);
+    ft_outputs_free(&o1);
+    ft_outputs_free(&o2);
     am_buf_fini(&b);
     am_buf_fini(&b2);
     am_enc_text.free(l);
@@ -742,7 +661,7 @@ END_TEST
 START_TEST(test_fit_out_of_memory)
 {
     am_frame *f = text_frame(oracle_texts, N_ORACLE);
-    int64_t *rows = iota(N_ORACLE);
+    int64_t *rows = ft_iota(N_ORACLE);
     am_buf want = {0};
     int k = 0;
     for (;; k++) {
@@ -805,16 +724,16 @@ START_TEST(test_transform_out_of_memory)
     am_frame *f = text_frame(oracle_texts, N_ORACLE);
     am_encoder *e = fit_ok(f, N_ORACLE, 0);
     int64_t rows[] = {1, 13, 4, 1, 0, 7, 12, 9};
-    outputs want = transform(e, f, rows, 8);
+    ft_outputs want = ft_transform(e, f, rows, 8);
     for (int k = 0; k < 20; k++) {
-        outputs o = outputs_new(e->width, 8);
+        ft_outputs o = ft_outputs_new(e->width, 8);
         am_alloc_fail_after(k);
         e->type->transform(e, &f->cols[0], rows, 8, o.cols);
         am_alloc_fail_after(-1);
-        ck_assert_msg(same_outputs(&o, &want), "allocation %d failing", k);
-        outputs_free(&o);
+        ck_assert_msg(ft_same_outputs(&o, &want), "allocation %d failing", k);
+        ft_outputs_free(&o);
     }
-    outputs_free(&want);
+    ft_outputs_free(&want);
     am_enc_text.free(e);
     am_frame_free(f);
 }
@@ -847,23 +766,23 @@ START_TEST(test_many_rows)
     }
     am_frame *f = text_frame((const char *const *)texts, N);
     am_encoder *e = fit_ok(f, 2000, 64);
-    outputs o = transform(e, f, NULL, N);
+    ft_outputs o = ft_transform(e, f, NULL, N);
     double *want = ref_outputs((const char *const *)texts, 300, 300, 32);
     /* The reference fitted on 300 rows; fit another encoder the same way to compare. */
     am_encoder *e300 = fit_ok(f, 300, 64);
-    outputs o300 = transform(e300, f, NULL, 300);
+    ft_outputs o300 = ft_transform(e300, f, NULL, 300);
     for (int64_t i = 0; i < 300; i++)
         for (int64_t k = 0; k < 64; k++)
             ck_assert_double_eq_tol(at(&o300, i, k), want[i * 64 + k], 1e-12);
-    outputs direct = outputs_new(64, N);
+    ft_outputs direct = ft_outputs_new(64, N);
     am_alloc_fail_after(0);
     e->type->transform(e, &f->cols[0], NULL, N, direct.cols);
     am_alloc_fail_after(-1);
-    ck_assert(same_outputs(&o, &direct));
-    outputs_free(&direct);
-    outputs_free(&o300);
+    ck_assert(ft_same_outputs(&o, &direct));
+    ft_outputs_free(&direct);
+    ft_outputs_free(&o300);
     am_free(want);
-    outputs_free(&o);
+    ft_outputs_free(&o);
     am_enc_text.free(e300);
     am_enc_text.free(e);
     am_frame_free(f);

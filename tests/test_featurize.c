@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../featurize/featurize.h"
+#include "frame_testing.h"
 
 /* ---- a logger that remembers ------------------------------------------------------------- */
 
@@ -46,100 +46,7 @@ static int count_level(const captured *c, int level)
     return k;
 }
 
-/* ---- frames built by hand ---------------------------------------------------------------- */
-
-static am_frame *frame_new(int64_t n_rows, int32_t n_cols)
-{
-    am_frame *f = am_calloc(1, sizeof(*f));
-    ck_assert_ptr_nonnull(f);
-    f->n_rows = n_rows;
-    f->n_cols = n_cols;
-    f->cols = am_calloc((size_t)n_cols, sizeof(am_column));
-    ck_assert_ptr_nonnull(f->cols);
-    return f;
-}
-
-static am_column *col_init(am_frame *f, int32_t j, const char *name, am_coltype type)
-{
-    am_column *c = &f->cols[j];
-    c->name = am_strdup(name);
-    ck_assert_ptr_nonnull(c->name);
-    c->type = type;
-    am_strset_init(&c->levels);
-    return c;
-}
-
-static void set_num(am_frame *f, int32_t j, const char *name, const double *v)
-{
-    am_column *c = col_init(f, j, name, AM_COL_NUM);
-    c->num = am_malloc_array((size_t)f->n_rows, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->num[i] = v[i];
-        c->n_missing += isnan(v[i]);
-    }
-}
-
-static void set_time(am_frame *f, int32_t j, const char *name, const double *v)
-{
-    set_num(f, j, name, v);
-    f->cols[j].type = AM_COL_TIME;
-}
-
-/* Levels listed in `order` are added first (in that order), so tests control the dictionary. */
-static void set_codes(am_frame *f, int32_t j, const char *name, am_coltype type,
-                      const char *const *order, int n_order, const char *const *v)
-{
-    am_column *c = col_init(f, j, name, type);
-    for (int k = 0; k < n_order; k++)
-        ck_assert_int_ge(am_strset_add(&c->levels, order[k], strlen(order[k])), 0);
-    c->codes = am_malloc_array((size_t)f->n_rows, sizeof(int32_t));
-    ck_assert_ptr_nonnull(c->codes);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->codes[i] = v[i] ? am_strset_add(&c->levels, v[i], strlen(v[i])) : -1;
-        c->n_missing += !v[i];
-    }
-}
-
-static void set_cat(am_frame *f, int32_t j, const char *name, const char *const *v)
-{
-    set_codes(f, j, name, AM_COL_CAT, NULL, 0, v);
-}
-
-/* A numeric column read with keep_levels: values plus the raw strings (NULL = missing). */
-static void set_num_keep(am_frame *f, int32_t j, const char *name, const char *const *raw)
-{
-    set_codes(f, j, name, AM_COL_NUM, NULL, 0, raw);
-    am_column *c = &f->cols[j];
-    c->num = am_malloc_array((size_t)f->n_rows, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->num[i] = NAN;
-        if (raw[i])
-            ck_assert(am_parse_double(raw[i], strlen(raw[i]), &c->num[i]));
-    }
-}
-
-static void set_source(am_frame *f, const char *source)
-{
-    f->source = am_strdup(source);
-    ck_assert_ptr_nonnull(f->source);
-}
-
-static int64_t *iota(int64_t n)
-{
-    int64_t *r = am_malloc_array((size_t)n, sizeof(int64_t));
-    ck_assert_ptr_nonnull(r);
-    for (int64_t i = 0; i < n; i++)
-        r[i] = i;
-    return r;
-}
-
-static const char *diag_text(const am_diag *d)
-{
-    static char buf[1024];
-    return am_diag_format(d, buf, sizeof(buf));
-}
+/* ---- fitting and comparing ------------------------------------------------------------------- */
 
 /* Fits, failing the test on error. Every level seen is kept (no rare grouping) up to 100 per
  * column, so the small hand-made frames keep their levels; the defaults have their own tests. */
@@ -152,7 +59,7 @@ static am_featurizer *fit_ok(const am_frame *f, int32_t target, const int64_t *r
     am_diag d;
     am_diag_clear(&d);
     am_status st = am_featurizer_fit(f, target, rows, n, &o, log, &fz, &d);
-    ck_assert_msg(st == AM_OK, "fit: %s", diag_text(&d));
+    ck_assert_msg(st == AM_OK, "fit: %s", ft_diag_text(&d));
     ck_assert_ptr_nonnull(fz);
     return fz;
 }
@@ -164,7 +71,7 @@ static am_matrix transform_ok(const am_featurizer *fz, const am_frame *f, const 
     am_diag d;
     am_diag_clear(&d);
     am_status st = am_featurizer_transform(fz, f, rows, n, &m, &d);
-    ck_assert_msg(st == AM_OK, "transform: %s", diag_text(&d));
+    ck_assert_msg(st == AM_OK, "transform: %s", ft_diag_text(&d));
     ck_assert_int_eq(m.n_cols, am_featurizer_n_features(fz));
     return m;
 }
@@ -215,11 +122,11 @@ static const char *const POISON_K[] = {"a", "b", "a", "b", "a", "b", "a", "b", "
 
 static am_frame *poison_frame(int64_t n_rows)
 {
-    am_frame *f = frame_new(n_rows, 4);
-    set_num(f, 0, "x", POISON_X);
-    set_cat(f, 1, "c", POISON_C);
-    set_num(f, 2, "z", POISON_Z);
-    set_cat(f, 3, "k", POISON_K);
+    am_frame *f = ft_frame_new(n_rows, 4);
+    ft_set_num(f, 0, "x", POISON_X);
+    ft_set_cat(f, 1, "c", POISON_C);
+    ft_set_num(f, 2, "z", POISON_Z);
+    ft_set_cat(f, 3, "k", POISON_K);
     return f;
 }
 
@@ -227,7 +134,7 @@ START_TEST(test_fit_on_training_rows_only)
 {
     bool standardize = _i == 1;
     am_frame *with = poison_frame(10), *without = poison_frame(8);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     am_featurizer *a = fit_ok(with, -1, rows, 8, standardize, NULL);
     am_featurizer *b = fit_ok(without, -1, rows, 8, standardize, NULL);
     ck_assert(same_names(a, b));
@@ -265,10 +172,10 @@ START_TEST(test_median_and_indicator)
 {
     const double x[] = {1, NAN, 3, INFINITY, 10, -INFINITY, 2};
     const double y[] = {5, 1, 4, 2, 3, 9, 7};
-    am_frame *f = frame_new(7, 2);
-    set_num(f, 0, "x", x);
-    set_num(f, 1, "y", y);
-    int64_t *rows = iota(7);
+    am_frame *f = ft_frame_new(7, 2);
+    ft_set_num(f, 0, "x", x);
+    ft_set_num(f, 1, "y", y);
+    int64_t *rows = ft_iota(7);
     am_featurizer *fz = fit_ok(f, -1, rows, 7, false, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 3);
     ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "x");
@@ -286,9 +193,9 @@ START_TEST(test_median_and_indicator)
     }
     /* A column without missing values in training still imputes at predict time (median 4). */
     const double x2[] = {NAN, -INFINITY}, y2[] = {NAN, INFINITY};
-    am_frame *g = frame_new(2, 2);
-    set_num(g, 0, "y", y2);
-    set_num(g, 1, "x", x2);
+    am_frame *g = ft_frame_new(2, 2);
+    ft_set_num(g, 0, "y", y2);
+    ft_set_num(g, 1, "x", x2);
     am_matrix p = transform_ok(fz, g, NULL, 0);
     ck_assert_double_eq(AM_AT(&p, 0, 2), 4.0);
     ck_assert_double_eq(AM_AT(&p, 1, 2), 4.0);
@@ -331,9 +238,9 @@ START_TEST(test_median_oracle)
     v[n] = NAN; /* one extra row, missing, to read the median back */
     qsort(s, (size_t)n, sizeof(double), cmp_dbl);
     double want = n % 2 ? s[n / 2] : 0.5 * s[n / 2 - 1] + 0.5 * s[n / 2];
-    am_frame *f = frame_new(n + 1, 1);
-    set_num(f, 0, "v", v);
-    int64_t *rows = iota(n + 1);
+    am_frame *f = ft_frame_new(n + 1, 1);
+    ft_set_num(f, 0, "v", v);
+    int64_t *rows = ft_iota(n + 1);
     am_featurizer *fz = fit_ok(f, -1, rows, n, false, NULL);
     am_matrix m = transform_ok(fz, f, rows + n, 1);
     ck_assert_double_eq(AM_AT(&m, 0, 0), want);
@@ -350,9 +257,9 @@ END_TEST
 START_TEST(test_standardize_huge_values)
 {
     const double x[] = {1e308, 1.5e308, NAN, 1.7e308, 0.2e308};
-    am_frame *f = frame_new(5, 1);
-    set_num(f, 0, "x", x);
-    int64_t *rows = iota(5);
+    am_frame *f = ft_frame_new(5, 1);
+    ft_set_num(f, 0, "x", x);
+    int64_t *rows = ft_iota(5);
     am_featurizer *fz = fit_ok(f, -1, rows, 5, true, NULL);
     am_matrix m = transform_ok(fz, f, rows, 5);
     /* imputed 1.25e308, in units of 1e308 */
@@ -375,19 +282,20 @@ END_TEST
 
 START_TEST(test_onehot_unseen_and_reordered_levels)
 {
-    /* Rows 0..4 train; row 5 (validation) has a level never seen in training. */
+    /* Rows 0..4 train; row 5 (validation) has a level never seen in training. The kept levels
+     * are listed bytewise (green before red), not in order of first appearance. */
     const char *const c[] = {"red", "green", "red", NULL, "green", "purple"};
-    am_frame *f = frame_new(6, 1);
-    set_cat(f, 0, "c", c);
-    int64_t *rows = iota(6);
+    am_frame *f = ft_frame_new(6, 1);
+    ft_set_cat(f, 0, "c", c);
+    int64_t *rows = ft_iota(6);
     am_featurizer *fz = fit_ok(f, -1, rows, 5, false, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 4);
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "c=red");
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 1), "c=green");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "c=green");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 1), "c=red");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 2), "c=<missing>");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 3), "c=<unseen>");
     am_matrix m = transform_ok(fz, f, NULL, 0);
-    const int hot[] = {0, 1, 0, 2, 1, 3};
+    const int hot[] = {1, 0, 1, 2, 0, 3};
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 4; j++)
             ck_assert_double_eq(AM_AT(&m, i, j), j == hot[i] ? 1.0 : 0.0);
@@ -396,10 +304,10 @@ START_TEST(test_onehot_unseen_and_reordered_levels)
     /* A prediction frame with its own dictionary, in another order: matched by string. */
     const char *const order[] = {"purple", "green", "red"};
     const char *const p[] = {"green", "red", "purple", NULL, "teal"};
-    am_frame *g = frame_new(5, 1);
-    set_codes(g, 0, "c", AM_COL_CAT, order, 3, p);
+    am_frame *g = ft_frame_new(5, 1);
+    ft_set_codes(g, 0, "c", AM_COL_CAT, order, 3, p);
     am_matrix q = transform_ok(fz, g, NULL, 0);
-    const int hot2[] = {1, 0, 3, 2, 3};
+    const int hot2[] = {0, 1, 3, 2, 3};
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 4; j++)
             ck_assert_double_eq(AM_AT(&q, i, j), j == hot2[i] ? 1.0 : 0.0);
@@ -416,10 +324,10 @@ START_TEST(test_onehot_missing_without_slot)
 {
     const char *const c[] = {"a", "b", "a"};
     const char *const p[] = {NULL, "b"};
-    am_frame *f = frame_new(3, 1), *g = frame_new(2, 1);
-    set_cat(f, 0, "c", c);
-    set_cat(g, 0, "c", p);
-    int64_t *rows = iota(3);
+    am_frame *f = ft_frame_new(3, 1), *g = ft_frame_new(2, 1);
+    ft_set_cat(f, 0, "c", c);
+    ft_set_cat(g, 0, "c", p);
+    int64_t *rows = ft_iota(3);
     am_featurizer *fz = fit_ok(f, -1, rows, 3, false, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 3);
     am_matrix q = transform_ok(fz, g, NULL, 0);
@@ -434,8 +342,14 @@ START_TEST(test_onehot_missing_without_slot)
 }
 END_TEST
 
-/* 150 levels, a cap of 100: the 100 most frequent (ties by level order) keep a slot, the rest
- * share the <rare> slot. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 150 levels, a cap of 100: L149 (5 rows), L120 (4 rows) and, of the 148 levels tied at one row,
+ * the first 98 bytewise ("L0", "L1", "L10", "L100", ...; not the first 98 of the dictionary)
+ * keep a slot, listed bytewise; the rest share the <rare> slot. */
 START_TEST(test_onehot_level_cap)
 {
     enum { L = 150, N = L + 7 };
@@ -447,26 +361,39 @@ START_TEST(test_onehot_level_cap)
     }
     for (int i = L; i < N; i++)
         v[i] = i < L + 4 ? names[149] : names[120];
-    am_frame *f = frame_new(N, 1);
-    set_cat(f, 0, "c", v);
-    int64_t *rows = iota(N);
+    am_frame *f = ft_frame_new(N, 1);
+    ft_set_cat(f, 0, "c", v);
+    int64_t *rows = ft_iota(N);
     am_featurizer *fz = fit_ok(f, -1, rows, N, false, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 102);
-    for (int l = 0; l < 98; l++) {
+    /* The oracle: the tied levels sorted, the first 98 of them with L120 and L149, sorted. */
+    const char *kept[L];
+    int n_tied = 0;
+    for (int l = 0; l < L; l++)
+        if (l != 120 && l != 149)
+            kept[n_tied++] = names[l];
+    qsort(kept, (size_t)n_tied, sizeof(kept[0]), cmp_str);
+    kept[98] = names[120];
+    kept[99] = names[149];
+    qsort(kept, 100, sizeof(kept[0]), cmp_str);
+    for (int l = 0; l < 100; l++) {
         char want[16];
-        snprintf(want, sizeof(want), "c=L%d", l);
+        snprintf(want, sizeof(want), "c=%s", kept[l]);
         ck_assert_str_eq(am_featurizer_feature_name(fz, l), want);
     }
     ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "c=L0");
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 97), "c=L97");
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 98), "c=L120");
-    ck_assert_str_eq(am_featurizer_feature_name(fz, 99), "c=L149");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 2), "c=L10");
+    ck_assert_str_eq(am_featurizer_feature_name(fz, 3), "c=L100");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 100), "c=<rare>");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 101), "c=<unseen>");
+    ck_assert_int_lt(feature_index(fz, "c=L99"), 0); /* bytewise last of the tied ones */
+    ck_assert_int_lt(feature_index(fz, "c=L97"), 0); /* would be kept by dictionary order */
+    int64_t j120 = feature_index(fz, "c=L120"), j149 = feature_index(fz, "c=L149");
+    ck_assert(j120 >= 0 && j149 >= 0);
     am_matrix m = transform_ok(fz, f, NULL, 0);
-    ck_assert_double_eq(AM_AT(&m, 98, 100), 1.0); /* L98 has no slot of its own: grouped */
-    ck_assert_double_eq(AM_AT(&m, 120, 98), 1.0);
-    ck_assert_double_eq(AM_AT(&m, 149, 99), 1.0);
+    ck_assert_double_eq(AM_AT(&m, 99, 100), 1.0); /* L99 has no slot of its own: grouped */
+    ck_assert_double_eq(AM_AT(&m, 120, j120), 1.0);
+    ck_assert_double_eq(AM_AT(&m, 149, j149), 1.0);
     am_matrix_fini(&m);
     am_featurizer_free(fz);
     am_free(rows);
@@ -481,11 +408,11 @@ START_TEST(test_standardize)
     const double x[] = {1, 2, NAN, 40, 5, 6, -3, 8, 1e6};
     const double k[] = {5, 5, 5, 5, 5, 5, 5, 5, 5};
     const char *const c[] = {"a", "b", "a", NULL, "c", "a", "b", "a", "d"};
-    am_frame *f = frame_new(9, 3);
-    set_num(f, 0, "x", x);
-    set_num(f, 1, "k", k);
-    set_cat(f, 2, "c", c);
-    int64_t *rows = iota(9);
+    am_frame *f = ft_frame_new(9, 3);
+    ft_set_num(f, 0, "x", x);
+    ft_set_num(f, 1, "k", k);
+    ft_set_cat(f, 2, "c", c);
+    int64_t *rows = ft_iota(9);
     const int64_t n = 8; /* the last row is validation */
     am_featurizer *fz = fit_ok(f, -1, rows, n, true, NULL);
     am_matrix m = transform_ok(fz, f, rows, n);
@@ -521,9 +448,9 @@ static am_featurizer *age_color_featurizer(am_frame **train)
 {
     const double age[] = {30, 40, NAN, 50};
     const char *const color[] = {"red", "blue", "red", "blue"};
-    am_frame *f = frame_new(4, 2);
-    set_num(f, 0, "age", age);
-    set_cat(f, 1, "color", color);
+    am_frame *f = ft_frame_new(4, 2);
+    ft_set_num(f, 0, "age", age);
+    ft_set_cat(f, 1, "color", color);
     int64_t rows[] = {0, 1, 2, 3};
     *train = f;
     return fit_ok(f, -1, rows, 4, false, NULL);
@@ -534,9 +461,9 @@ START_TEST(test_schema_missing_column)
     am_frame *train;
     am_featurizer *fz = age_color_featurizer(&train);
     const char *const color[] = {"red"};
-    am_frame *g = frame_new(1, 1);
-    set_cat(g, 0, "color", color);
-    set_source(g, "pred.csv");
+    am_frame *g = ft_frame_new(1, 1);
+    ft_set_cat(g, 0, "color", color);
+    ft_set_source(g, "pred.csv");
     am_matrix m;
     am_diag d;
     am_diag_clear(&d);
@@ -557,10 +484,10 @@ START_TEST(test_schema_retyped_column)
     am_featurizer *fz = age_color_featurizer(&train);
     const char *const age[] = {"old"};
     const char *const color[] = {"red"};
-    am_frame *g = frame_new(1, 2);
-    set_cat(g, 0, "color", color);
-    set_cat(g, 1, "age", age);
-    set_source(g, "pred.csv");
+    am_frame *g = ft_frame_new(1, 2);
+    ft_set_cat(g, 0, "color", color);
+    ft_set_cat(g, 1, "age", age);
+    ft_set_source(g, "pred.csv");
     am_matrix m;
     am_diag d;
     am_diag_clear(&d);
@@ -585,10 +512,10 @@ START_TEST(test_schema_order_and_extra_columns)
     ck_assert_int_eq(am_featurizer_input_type(fz, 1), AM_COL_CAT);
     const double age[] = {30, 40, NAN, 50}, extra[] = {1, 2, 3, 4};
     const char *const color[] = {"red", "blue", "red", "blue"};
-    am_frame *g = frame_new(4, 3);
-    set_num(g, 0, "extra", extra);
-    set_cat(g, 1, "color", color);
-    set_num(g, 2, "age", age);
+    am_frame *g = ft_frame_new(4, 3);
+    ft_set_num(g, 0, "extra", extra);
+    ft_set_cat(g, 1, "color", color);
+    ft_set_num(g, 2, "age", age);
     am_matrix a = transform_ok(fz, train, NULL, 0), b = transform_ok(fz, g, NULL, 0);
     ck_assert(same_bits(&a, &b));
     am_matrix_fini(&a);
@@ -606,12 +533,12 @@ START_TEST(test_time_text_encoded_empty_dropped)
     const double x[] = {1, 2, 3}, t[] = {0, 86400 * 40, 172800 * 90}, e[] = {NAN, NAN, 5},
                  y[] = {0, 1, 0};
     const char *const txt[] = {"a long text", "more words here", "and so on"};
-    am_frame *f = frame_new(3, 5);
-    set_num(f, 0, "x", x);
-    set_time(f, 1, "d", t);
-    set_codes(f, 2, "t", AM_COL_TEXT, NULL, 0, txt);
-    set_num(f, 3, "e", e);
-    set_num(f, 4, "y", y);
+    am_frame *f = ft_frame_new(3, 5);
+    ft_set_num(f, 0, "x", x);
+    ft_set_time(f, 1, "d", t);
+    ft_set_codes(f, 2, "t", AM_COL_TEXT, NULL, 0, txt);
+    ft_set_num(f, 3, "e", e);
+    ft_set_num(f, 4, "y", y);
     captured cap = {0};
     am_logger log = {capture, &cap};
     int64_t rows[] = {0, 1}; /* e has a value only in row 2, which is not a training row */
@@ -631,10 +558,10 @@ START_TEST(test_time_text_encoded_empty_dropped)
     am_frame_free(f);
 
     /* Target and a column empty in the training rows: nothing is left. */
-    f = frame_new(3, 2);
-    set_num(f, 0, "y", y);
-    set_num(f, 1, "e", e);
-    set_source(f, "train.csv");
+    f = ft_frame_new(3, 2);
+    ft_set_num(f, 0, "y", y);
+    ft_set_num(f, 1, "e", e);
+    ft_set_source(f, "train.csv");
     am_featurizer *none = NULL;
     am_diag d;
     am_diag_clear(&d);
@@ -649,8 +576,8 @@ END_TEST
 START_TEST(test_fit_bad_arguments)
 {
     const double x[] = {1, 2};
-    am_frame *f = frame_new(2, 1);
-    set_num(f, 0, "x", x);
+    am_frame *f = ft_frame_new(2, 1);
+    ft_set_num(f, 0, "x", x);
     int64_t bad[] = {0, 2}, good[] = {0, 1};
     am_featurizer *fz = NULL;
     ck_assert_int_eq(am_featurizer_fit(f, -1, bad, 2, NULL, NULL, &fz, NULL), AM_ERR_ARG);
@@ -673,7 +600,7 @@ static void save_ok(const am_featurizer *fz, am_buf *b)
     am_buf_init(b);
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_featurizer_save(fz, b, &d) == AM_OK, "save: %s", diag_text(&d));
+    ck_assert_msg(am_featurizer_save(fz, b, &d) == AM_OK, "save: %s", ft_diag_text(&d));
 }
 
 static am_status load_bytes(const void *data, size_t len, uint32_t version, am_featurizer **out,
@@ -688,7 +615,7 @@ START_TEST(test_save_load_roundtrip)
 {
     bool standardize = _i == 1;
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     am_featurizer *fz = fit_ok(f, -1, rows, 8, standardize, NULL);
     am_buf b;
     save_ok(fz, &b);
@@ -696,7 +623,7 @@ START_TEST(test_save_load_roundtrip)
     am_diag d;
     am_diag_clear(&d);
     ck_assert_msg(load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, &d) == AM_OK, "%s",
-                  diag_text(&d));
+                  ft_diag_text(&d));
     ck_assert(same_names(fz, back));
     am_matrix m1 = transform_ok(fz, f, NULL, 0), m2 = transform_ok(back, f, NULL, 0);
     ck_assert(same_bits(&m1, &m2));
@@ -723,7 +650,7 @@ START_TEST(test_threads_identical)
     const int32_t p = 9;
     am_rng rng;
     am_rng_seed(&rng, 77);
-    am_frame *f = frame_new(n, p);
+    am_frame *f = ft_frame_new(n, p);
     double *v = am_malloc_array((size_t)n, sizeof(double));
     ck_assert_ptr_nonnull(v);
     for (int32_t j = 0; j < p; j++) {
@@ -731,9 +658,9 @@ START_TEST(test_threads_identical)
             v[i] = am_rng_below(&rng, 10) == 0 ? NAN : am_rng_uniform(&rng) * (j + 1) - j;
         char name[16];
         snprintf(name, sizeof(name), "x%d", (int)j);
-        set_num(f, j, name, v);
+        ft_set_num(f, j, name, v);
     }
-    int64_t *rows = iota(n);
+    int64_t *rows = ft_iota(n);
     am_buf b[2];
     for (int t = 0; t < 2; t++) {
         am_feat_options o = {.standardize = true, .n_threads = t + 1};
@@ -741,7 +668,7 @@ START_TEST(test_threads_identical)
         am_diag d;
         am_diag_clear(&d);
         ck_assert_msg(am_featurizer_fit(f, -1, rows, n, &o, NULL, &fz, &d) == AM_OK, "fit: %s",
-                      diag_text(&d));
+                      ft_diag_text(&d));
         save_ok(fz, &b[t]);
         am_featurizer_free(fz);
     }
@@ -758,7 +685,7 @@ END_TEST
 START_TEST(test_load_truncated)
 {
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     am_featurizer *fz = fit_ok(f, -1, rows, 8, _i == 1, NULL);
     am_buf b;
     save_ok(fz, &b);
@@ -845,7 +772,7 @@ START_TEST(test_load_corrupt)
     uint32_t version = _i == C_NEWER_VERSION ? AM_FEATURIZER_FORMAT + 1 : AM_FEATURIZER_FORMAT;
     am_status st = load_bytes(b.data, b.len, version, &out, &d);
     if (_i == C_VALID) {
-        ck_assert_msg(st == AM_OK, "%s", diag_text(&d));
+        ck_assert_msg(st == AM_OK, "%s", ft_diag_text(&d));
         ck_assert_int_eq(am_featurizer_n_features(out), 3);
         ck_assert_str_eq(am_featurizer_feature_name(out, 1), "n_missing");
         ck_assert_str_eq(am_featurizer_feature_name(out, 2), "m");
@@ -864,7 +791,7 @@ END_TEST
 START_TEST(test_out_of_memory)
 {
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     bool done = false;
     for (int64_t k = 0; !done && k < 10000; k++) {
         am_featurizer *fz = NULL, *back = NULL;
@@ -905,7 +832,7 @@ static am_featurizer *fit_native(const am_frame *f, int32_t target, const int64_
     am_diag d;
     am_diag_clear(&d);
     am_status st = am_featurizer_fit(f, target, rows, n, &o, log, &fz, &d);
-    ck_assert_msg(st == AM_OK, "fit: %s", diag_text(&d));
+    ck_assert_msg(st == AM_OK, "fit: %s", ft_diag_text(&d));
     return fz;
 }
 
@@ -923,7 +850,7 @@ START_TEST(test_native_output)
 {
     bool standardize = _i == 1;
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     am_featurizer *fz = fit_native(f, -1, rows, 8, standardize, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 4);
     ck_assert_int_eq(am_featurizer_n_inputs(fz), 4);
@@ -937,7 +864,7 @@ START_TEST(test_native_output)
     ck_assert_int_eq(am_featurizer_n_categories(fz, 4), 0);
     ck_assert_int_eq(am_featurizer_n_categories(NULL, 0), 0);
     am_matrix m = transform_ok(fz, f, NULL, 0);
-    const double want_c[] = {0, 1, 0, NAN, 2, 0, 1, 2, NAN, NAN}; /* red, blue, green; poison */
+    const double want_c[] = {2, 0, 2, NAN, 1, 2, 0, 1, NAN, NAN}; /* blue, green, red; poison */
     const double want_k[] = {0, 1, 0, 1, 0, 1, 0, 1, NAN, NAN};
     for (int64_t i = 0; i < 10; i++) {
         double x = POISON_X[i];
@@ -958,9 +885,10 @@ START_TEST(test_native_output)
 }
 END_TEST
 
-/* Codes follow the frame's level order over the levels seen in training (not first appearance),
- * every seen level is kept (no one-hot cap), an unused or new level is NaN, and another frame
- * with its own level dictionary is matched by string. */
+/* Codes are the bytewise rank among the levels seen in training (not the dictionary's order,
+ * which starts zeta, alpha, mid, nor first appearance), every seen level is kept (no one-hot
+ * cap), an unused or new level is NaN, and another frame with its own level dictionary is
+ * matched by string. */
 START_TEST(test_native_levels)
 {
     enum { N = 160, N_TRAIN = 156 };
@@ -975,25 +903,25 @@ START_TEST(test_native_levels)
     for (int i = 0; i < 10; i++)
         v[150 + i] = tail[i];
     const char *const order[] = {"zeta", "alpha", "mid", "unused"};
-    am_frame *f = frame_new(N, 1);
-    set_codes(f, 0, "c", AM_COL_CAT, order, 4, v);
-    int64_t *rows = iota(N);
+    am_frame *f = ft_frame_new(N, 1);
+    ft_set_codes(f, 0, "c", AM_COL_CAT, order, 4, v);
+    int64_t *rows = ft_iota(N);
     am_featurizer *fz = fit_native(f, -1, rows, N_TRAIN, false, NULL);
     ck_assert_int_eq(am_featurizer_n_features(fz), 1);
     ck_assert_int_eq(am_featurizer_n_categories(fz, 0), 153);
     am_matrix m = transform_ok(fz, f, NULL, 0);
     for (int i = 0; i < 150; i++)
-        assert_value(AM_AT(&m, i, 0), 3 + i, "L", i);
-    const double want[] = {1, 2, 0, 1, NAN, 2, NAN, 0, NAN, NAN};
+        assert_value(AM_AT(&m, i, 0), i, "L", i); /* "L000" < "L149" < "alpha" */
+    const double want[] = {150, 151, 152, 150, NAN, 151, NAN, 152, NAN, NAN};
     for (int i = 0; i < 10; i++)
         assert_value(AM_AT(&m, 150 + i, 0), want[i], "tail", 150 + i);
     am_matrix_fini(&m);
 
     const char *const other[] = {"mid", "new", "zeta", "L149"};
-    am_frame *g = frame_new(4, 1);
-    set_cat(g, 0, "c", other);
+    am_frame *g = ft_frame_new(4, 1);
+    ft_set_cat(g, 0, "c", other);
     m = transform_ok(fz, g, NULL, 0);
-    const double want_g[] = {2, NAN, 0, 152};
+    const double want_g[] = {151, NAN, 152, 149};
     for (int i = 0; i < 4; i++)
         assert_value(AM_AT(&m, i, 0), want_g[i], "other frame", i);
     am_matrix_fini(&m);
@@ -1008,10 +936,10 @@ END_TEST
 START_TEST(test_native_drops_and_schema)
 {
     const double x[] = {1, 2, 3}, t[] = {0, 86400, 172800}, e[] = {NAN, NAN, 5};
-    am_frame *f = frame_new(3, 3);
-    set_num(f, 0, "x", x);
-    set_time(f, 1, "d", t);
-    set_num(f, 2, "e", e);
+    am_frame *f = ft_frame_new(3, 3);
+    ft_set_num(f, 0, "x", x);
+    ft_set_time(f, 1, "d", t);
+    ft_set_num(f, 2, "e", e);
     captured cap = {0};
     am_logger log = {capture, &cap};
     int64_t rows[] = {0, 1};
@@ -1020,8 +948,8 @@ START_TEST(test_native_drops_and_schema)
     ck_assert_str_eq(am_featurizer_feature_name(fz, 0), "x");
     ck_assert_str_eq(am_featurizer_feature_name(fz, 1), "d.day"); /* raw calendar parts */
     ck_assert_int_eq(count_level(&cap, AM_LOG_WARN), 1);
-    am_frame *g = frame_new(3, 1);
-    set_num(g, 0, "y", x);
+    am_frame *g = ft_frame_new(3, 1);
+    ft_set_num(g, 0, "y", x);
     am_matrix m;
     am_diag d;
     am_diag_clear(&d);
@@ -1038,7 +966,7 @@ END_TEST
 START_TEST(test_native_save_load)
 {
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     am_featurizer *fz = fit_native(f, -1, rows, 8, false, NULL);
     am_buf b;
     save_ok(fz, &b);
@@ -1049,7 +977,7 @@ START_TEST(test_native_save_load)
     am_diag d;
     am_diag_clear(&d);
     ck_assert_msg(load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, &d) == AM_OK, "%s",
-                  diag_text(&d));
+                  ft_diag_text(&d));
     ck_assert(same_names(fz, back));
     for (int64_t j = 0; j < 4; j++)
         ck_assert_int_eq(am_featurizer_n_categories(back, j), am_featurizer_n_categories(fz, j));
@@ -1126,7 +1054,7 @@ END_TEST
 START_TEST(test_native_out_of_memory)
 {
     am_frame *f = poison_frame(10);
-    int64_t *rows = iota(10);
+    int64_t *rows = ft_iota(10);
     bool done = false;
     for (int64_t k = 0; !done && k < 10000; k++) {
         am_featurizer *fz = NULL, *back = NULL;
@@ -1197,8 +1125,8 @@ static void assert_labels(const am_target *t, const char *const *want, int n)
 START_TEST(test_target_two_strings_binary)
 {
     const char *const v[] = {"yes", "no", "no", "yes", "no"};
-    am_frame *f = frame_new(5, 1);
-    set_cat(f, 0, "income", v);
+    am_frame *f = ft_frame_new(5, 1);
+    ft_set_cat(f, 0, "income", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1223,8 +1151,8 @@ END_TEST
 START_TEST(test_target_three_strings_multiclass)
 {
     const char *const v[] = {"b", "a", "c", "a"};
-    am_frame *f = frame_new(4, 1);
-    set_codes(f, 0, "y", AM_COL_TEXT, NULL, 0, v); /* text targets are labels too */
+    am_frame *f = ft_frame_new(4, 1);
+    ft_set_codes(f, 0, "y", AM_COL_TEXT, NULL, 0, v); /* text targets are labels too */
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1242,8 +1170,8 @@ END_TEST
 START_TEST(test_target_numeric_two_values_binary)
 {
     const double v[] = {1, 0, 0, 1, 1};
-    am_frame *f = frame_new(5, 1);
-    set_num(f, 0, "y", v);
+    am_frame *f = ft_frame_new(5, 1);
+    ft_set_num(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1258,8 +1186,8 @@ START_TEST(test_target_numeric_two_values_binary)
 
     /* Read with keep_levels: labels are the raw strings, classes are the values. */
     const char *const raw[] = {"1.0", "0", "1", "0.0"};
-    f = frame_new(4, 1);
-    set_num_keep(f, 0, "y", raw);
+    f = ft_frame_new(4, 1);
+    ft_set_num_keep(f, 0, "y", raw);
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
     ck_assert_int_eq(r.t.task, AM_TASK_BINARY);
@@ -1278,8 +1206,8 @@ START_TEST(test_target_numeric_many_values_regression)
     double v[30];
     for (int i = 0; i < 30; i++)
         v[i] = i * 1.5;
-    am_frame *f = frame_new(30, 1);
-    set_num(f, 0, "price", v);
+    am_frame *f = ft_frame_new(30, 1);
+    ft_set_num(f, 0, "price", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1299,8 +1227,8 @@ END_TEST
 START_TEST(test_target_few_integers_judgement_call)
 {
     const double v[] = {3, 4, 5, 6, 7, 8, 9, 5, 6, 6};
-    am_frame *f = frame_new(10, 1);
-    set_num(f, 0, "quality", v);
+    am_frame *f = ft_frame_new(10, 1);
+    ft_set_num(f, 0, "quality", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1324,9 +1252,9 @@ END_TEST
 START_TEST(test_target_one_class)
 {
     const char *const v[] = {"yes", NULL, "yes"};
-    am_frame *f = frame_new(3, 1);
-    set_cat(f, 0, "y", v);
-    set_source(f, "train.csv");
+    am_frame *f = ft_frame_new(3, 1);
+    ft_set_cat(f, 0, "y", v);
+    ft_set_source(f, "train.csv");
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_ERR_DATA);
@@ -1345,8 +1273,8 @@ END_TEST
 START_TEST(test_target_drops_missing)
 {
     const double v[] = {1.5, NAN, 2.5, INFINITY, 3.5, -INFINITY, 4.5, 5.5, 6.5, 7.5};
-    am_frame *f = frame_new(10, 1);
-    set_num(f, 0, "y", v);
+    am_frame *f = ft_frame_new(10, 1);
+    ft_set_num(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1365,8 +1293,8 @@ START_TEST(test_target_drops_missing)
 
     /* Category targets: code -1 is missing. */
     const char *const c[] = {"a", NULL, "b"};
-    f = frame_new(3, 1);
-    set_cat(f, 0, "y", c);
+    f = ft_frame_new(3, 1);
+    ft_set_cat(f, 0, "y", c);
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
     ck_assert_int_eq(r.n, 2);
@@ -1380,8 +1308,8 @@ END_TEST
 START_TEST(test_target_all_missing)
 {
     const double v[] = {NAN, INFINITY, NAN};
-    am_frame *f = frame_new(3, 1);
-    set_num(f, 0, "y", v);
+    am_frame *f = ft_frame_new(3, 1);
+    ft_set_num(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_ERR_DATA);
@@ -1412,8 +1340,8 @@ START_TEST(test_target_forced_task_errors)
     const char *v[6];
     for (int i = 0; i < 6; i++)
         v[i] = all[i % fc->n_labels];
-    am_frame *f = frame_new(6, 1);
-    set_cat(f, 0, "y", v);
+    am_frame *f = ft_frame_new(6, 1);
+    ft_set_cat(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, fc->task);
     ck_assert_int_eq(r.st, AM_ERR_DATA);
@@ -1428,8 +1356,8 @@ START_TEST(test_target_label_order)
 {
     /* Numbers as category labels sort numerically, whatever the row order. */
     const char *const num[] = {"2", "10", "1", "10"};
-    am_frame *f = frame_new(4, 1);
-    set_cat(f, 0, "y", num);
+    am_frame *f = ft_frame_new(4, 1);
+    ft_set_cat(f, 0, "y", num);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1442,8 +1370,8 @@ START_TEST(test_target_label_order)
     am_frame_free(f);
 
     /* The same through a numeric column read with keep_levels, forced multiclass. */
-    f = frame_new(4, 1);
-    set_num_keep(f, 0, "y", num);
+    f = ft_frame_new(4, 1);
+    ft_set_num_keep(f, 0, "y", num);
     run_target(&r, f, 0, AM_TASK_MULTICLASS);
     ck_assert_int_eq(r.st, AM_OK);
     assert_labels(&r.t, want, 3);
@@ -1452,8 +1380,8 @@ START_TEST(test_target_label_order)
 
     /* Otherwise bytewise: uppercase before lowercase, "10" before "9x". */
     const char *const text[] = {"b", "9x", "a", "C", "10"};
-    f = frame_new(5, 1);
-    set_cat(f, 0, "y", text);
+    f = ft_frame_new(5, 1);
+    ft_set_cat(f, 0, "y", text);
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
     const char *const want2[] = {"10", "9x", "C", "a", "b"};
@@ -1468,8 +1396,8 @@ START_TEST(test_target_unused_level)
 {
     const char *const order[] = {"ghost", "a", "b"};
     const char *const v[] = {"a", "b", "a"};
-    am_frame *f = frame_new(3, 1);
-    set_codes(f, 0, "y", AM_COL_CAT, order, 3, v);
+    am_frame *f = ft_frame_new(3, 1);
+    ft_set_codes(f, 0, "y", AM_COL_CAT, order, 3, v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1484,18 +1412,18 @@ END_TEST
 START_TEST(test_target_apply)
 {
     const char *const v[] = {"1", "0", "1", "0"};
-    am_frame *f = frame_new(4, 1);
-    set_num_keep(f, 0, "y", v);
+    am_frame *f = ft_frame_new(4, 1);
+    ft_set_num_keep(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
 
     /* A new file: its own dictionary, "1.0" written differently, one missing value. */
     const char *const w[] = {"0", "1.0", NULL, "1"};
-    am_frame *g = frame_new(4, 2);
+    am_frame *g = ft_frame_new(4, 2);
     const double other[] = {0, 0, 0, 0};
-    set_num(g, 0, "x", other);
-    set_num_keep(g, 1, "y", w);
+    ft_set_num(g, 0, "x", other);
+    ft_set_num_keep(g, 1, "y", w);
     captured cap = {0};
     am_logger log = {capture, &cap};
     double *y = NULL;
@@ -1514,9 +1442,9 @@ START_TEST(test_target_apply)
 
     /* An unknown label names its line and column. */
     const char *const u[] = {"0", "1", "2"};
-    am_frame *h = frame_new(3, 1);
-    set_num_keep(h, 0, "y", u);
-    set_source(h, "eval.csv");
+    am_frame *h = ft_frame_new(3, 1);
+    ft_set_num_keep(h, 0, "y", u);
+    ft_set_source(h, "eval.csv");
     h->row_line = am_malloc_array(3, sizeof(int64_t));
     ck_assert_ptr_nonnull(h->row_line);
     h->row_line[0] = 2;
@@ -1539,14 +1467,14 @@ END_TEST
 START_TEST(test_target_apply_regression)
 {
     const double v[] = {1.5, 2.5, 3.5, 4.5};
-    am_frame *f = frame_new(4, 1);
-    set_num(f, 0, "y", v);
+    am_frame *f = ft_frame_new(4, 1);
+    ft_set_num(f, 0, "y", v);
     target_run r;
     run_target(&r, f, 0, AM_TASK_REGRESSION);
     ck_assert_int_eq(r.st, AM_OK);
     const char *const c[] = {"a"};
-    am_frame *g = frame_new(1, 1);
-    set_cat(g, 0, "y", c);
+    am_frame *g = ft_frame_new(1, 1);
+    ft_set_cat(g, 0, "y", c);
     double *y = NULL;
     int64_t *rows = NULL, n = 0;
     am_diag d;
@@ -1567,8 +1495,8 @@ END_TEST
 START_TEST(test_target_save_load)
 {
     const char *const v[] = {"b", "a", "c", "a"};
-    am_frame *f = frame_new(4, 1);
-    set_cat(f, 0, "label", v);
+    am_frame *f = ft_frame_new(4, 1);
+    ft_set_cat(f, 0, "label", v);
     target_run r;
     run_target(&r, f, 0, 0);
     ck_assert_int_eq(r.st, AM_OK);
@@ -1636,8 +1564,8 @@ END_TEST
 START_TEST(test_target_out_of_memory)
 {
     const char *const v[] = {"2", "10", NULL, "1", "10", "2"};
-    am_frame *f = frame_new(6, 1);
-    set_num_keep(f, 0, "y", v);
+    am_frame *f = ft_frame_new(6, 1);
+    ft_set_num_keep(f, 0, "y", v);
     bool done = false;
     for (int64_t k = 0; !done && k < 1000; k++) {
         am_target t, back;
@@ -1691,7 +1619,8 @@ static am_frame *messy_frame(int64_t n, double **y_out)
     static const char *const colours[] = {"red", "green", "blue"};
     char (*cities)[8] = malloc(40 * sizeof(*cities));
     const char **city = malloc((size_t)n * sizeof(char *));
-    const char **yn = malloc((size_t)n * sizeof(char *)), **col = malloc((size_t)n * sizeof(char *));
+    const char **yn = malloc((size_t)n * sizeof(char *));
+    const char **col = malloc((size_t)n * sizeof(char *));
     double *id = malloc((size_t)n * sizeof(double)), *k = malloc((size_t)n * sizeof(double)),
            *x = malloc((size_t)n * sizeof(double)), *y = malloc((size_t)n * sizeof(double));
     ck_assert(cities && city && yn && col && id && k && x && y);
@@ -1709,13 +1638,13 @@ static am_frame *messy_frame(int64_t n, double **y_out)
         col[i] = colours[am_rng_below(&r, 3)];
         y[i] = (c % 4 == 0) != (x[i] > 0.8) ? 1.0 : 0.0;
     }
-    am_frame *f = frame_new(n, 6);
-    set_num(f, 0, "id", id);
-    set_num(f, 1, "k", k);
-    set_cat(f, 2, "member", yn);
-    set_cat(f, 3, "city", city);
-    set_cat(f, 4, "colour", col);
-    set_num(f, 5, "x", x);
+    am_frame *f = ft_frame_new(n, 6);
+    ft_set_num(f, 0, "id", id);
+    ft_set_num(f, 1, "k", k);
+    ft_set_cat(f, 2, "member", yn);
+    ft_set_cat(f, 3, "city", city);
+    ft_set_cat(f, 4, "colour", col);
+    ft_set_num(f, 5, "x", x);
     free(cities);
     free(city);
     free(yn);
@@ -1732,7 +1661,7 @@ static am_column_role *roles_ok(const am_frame *f)
     am_column_role *roles = calloc((size_t)f->n_cols, sizeof(am_column_role));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, -1, NULL, roles, &d) == AM_OK, "%s", diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, -1, NULL, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
     return roles;
 }
 
@@ -1747,14 +1676,14 @@ START_TEST(test_roles_choose_encoders)
     ck_assert_int_eq(roles[0].why, AM_DROP_IDENTIFIER);
     ck_assert_int_eq(roles[1].why, AM_DROP_CONSTANT);
     ck_assert_int_eq(roles[2].role, AM_ROLE_BOOLEAN);
-    int64_t *rows = iota(2000);
+    int64_t *rows = ft_iota(2000);
     am_feat_options o = {.standardize = true, .roles = roles, .y = y, .task = AM_TASK_BINARY,
                          .n_classes = 2, .seed = 3, .onehot_max_levels = 20};
     am_featurizer *fz = NULL;
     am_diag d;
     am_diag_clear(&d);
     ck_assert_msg(am_featurizer_fit(f, -1, rows, 2000, &o, NULL, &fz, &d) == AM_OK, "%s",
-                  diag_text(&d));
+                  ft_diag_text(&d));
     ck_assert_int_eq(am_featurizer_n_inputs(fz), 4);
     ck_assert_int_lt(feature_index(fz, "id"), 0);
     ck_assert_int_lt(feature_index(fz, "k"), 0);
@@ -1790,7 +1719,7 @@ START_TEST(test_fit_transform_out_of_fold)
     double *y;
     am_frame *f = messy_frame(1500, &y);
     am_column_role *roles = roles_ok(f);
-    int64_t *rows = iota(1500);
+    int64_t *rows = ft_iota(1500);
     am_feat_options o = {.roles = roles, .y = y, .task = AM_TASK_BINARY, .n_classes = 2,
                          .seed = 11, .onehot_max_levels = 20};
     am_featurizer *fz = NULL, *fz2 = NULL;
@@ -1798,7 +1727,7 @@ START_TEST(test_fit_transform_out_of_fold)
     am_diag d;
     am_diag_clear(&d);
     ck_assert_msg(am_featurizer_fit_transform(f, -1, rows, 1500, &o, NULL, &fz, &x1, &d) ==
-                      AM_OK, "%s", diag_text(&d));
+                      AM_OK, "%s", ft_diag_text(&d));
     int64_t jt = feature_index(fz, "city.target");
     ck_assert_int_ge(jt, 0);
     am_matrix plain = transform_ok(fz, f, rows, 1500);
@@ -1839,7 +1768,7 @@ START_TEST(test_poisoned_rows_with_target)
         b->cols[4].codes[i] = -1;
     }
     am_column_role *roles = roles_ok(a);
-    int64_t *rows = iota(1000);
+    int64_t *rows = ft_iota(1000);
     am_feat_options o = {.standardize = true, .roles = roles, .y = y, .task = AM_TASK_BINARY,
                          .n_classes = 2, .seed = 5, .onehot_max_levels = 20};
     am_featurizer *fa = NULL, *fb = NULL;
@@ -1873,9 +1802,9 @@ START_TEST(test_rare_levels_grouped)
     const char *v[40];
     for (int i = 0; i < 40; i++)
         v[i] = i < 30 ? (i % 2 ? "big" : "large") : i < 34 ? "tiny" : i < 36 ? "odd" : "small";
-    am_frame *f = frame_new(40, 1);
-    set_cat(f, 0, "c", v);
-    int64_t *rows = iota(40);
+    am_frame *f = ft_frame_new(40, 1);
+    ft_set_cat(f, 0, "c", v);
+    int64_t *rows = ft_iota(40);
     am_feat_options o = {0};
     am_featurizer *fz = NULL;
     ck_assert_int_eq(am_featurizer_fit(f, -1, rows, 40, &o, NULL, &fz, NULL), AM_OK);
@@ -1903,9 +1832,9 @@ START_TEST(test_robust_scaling)
     double x[101];
     for (int i = 0; i < 101; i++)
         x[i] = i == 100 ? 1e6 : (double)(i * i); /* one huge outlier */
-    am_frame *f = frame_new(101, 1);
-    set_num(f, 0, "x", x);
-    int64_t *rows = iota(101);
+    am_frame *f = ft_frame_new(101, 1);
+    ft_set_num(f, 0, "x", x);
+    int64_t *rows = ft_iota(101);
     am_feat_options o = {.standardize = true, .robust_scale = true};
     am_featurizer *fz = NULL;
     am_matrix m;
@@ -1934,7 +1863,7 @@ START_TEST(test_save_load_all_encoders)
     double *y;
     am_frame *f = messy_frame(600, &y);
     am_column_role *roles = roles_ok(f);
-    int64_t *rows = iota(600);
+    int64_t *rows = ft_iota(600);
     for (int native = 0; native < 2; native++) {
         am_feat_options o = {.standardize = !native, .native = native, .roles = roles,
                              .y = native ? NULL : y, .task = AM_TASK_BINARY, .n_classes = 2,
@@ -1946,7 +1875,7 @@ START_TEST(test_save_load_all_encoders)
         am_diag d;
         am_diag_clear(&d);
         ck_assert_msg(load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, &d) == AM_OK, "%s",
-                      diag_text(&d));
+                      ft_diag_text(&d));
         save_ok(back, &b2);
         ck_assert_uint_eq(b.len, b2.len);
         ck_assert_mem_eq(b.data, b2.data, b.len);

@@ -2,98 +2,15 @@
  * data guardrails (each check fires on a crafted table and stays quiet on a clean one; leakage;
  * duplicated rows; the report's save/load), on frames built by hand. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../featurize/featurize.h"
+#include "frame_testing.h"
 
-/* ---- frames built by hand ---------------------------------------------------------------- */
-
-static am_frame *frame_new(int64_t n_rows, int32_t n_cols)
-{
-    am_frame *f = am_calloc(1, sizeof(*f));
-    ck_assert_ptr_nonnull(f);
-    f->n_rows = n_rows;
-    f->n_cols = n_cols;
-    f->cols = am_calloc((size_t)n_cols, sizeof(am_column));
-    ck_assert_ptr_nonnull(f->cols);
-    return f;
-}
-
-static am_column *col_init(am_frame *f, int32_t j, const char *name, am_coltype type)
-{
-    am_column *c = &f->cols[j];
-    c->name = am_strdup(name);
-    ck_assert_ptr_nonnull(c->name);
-    c->type = type;
-    am_strset_init(&c->levels);
-    return c;
-}
-
-static void set_num(am_frame *f, int32_t j, const char *name, const double *v)
-{
-    am_column *c = col_init(f, j, name, AM_COL_NUM);
-    c->num = am_malloc_array((size_t)f->n_rows, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->num[i] = v[i];
-        c->n_missing += isnan(v[i]);
-    }
-}
-
-static void set_time(am_frame *f, int32_t j, const char *name, const double *v)
-{
-    set_num(f, j, name, v);
-    f->cols[j].type = AM_COL_TIME;
-}
-
-static void set_codes(am_frame *f, int32_t j, const char *name, am_coltype type,
-                      const char *const *v)
-{
-    am_column *c = col_init(f, j, name, type);
-    c->codes = am_malloc_array((size_t)f->n_rows, sizeof(int32_t));
-    ck_assert_ptr_nonnull(c->codes);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->codes[i] = v[i] ? am_strset_add(&c->levels, v[i], strlen(v[i])) : -1;
-        c->n_missing += !v[i];
-    }
-}
-
-static void set_cat(am_frame *f, int32_t j, const char *name, const char *const *v)
-{
-    set_codes(f, j, name, AM_COL_CAT, v);
-}
-
-/* A numeric column read with keep_levels: values plus the raw strings (NULL = missing). */
-static void set_num_keep(am_frame *f, int32_t j, const char *name, const char *const *raw)
-{
-    set_codes(f, j, name, AM_COL_NUM, raw);
-    am_column *c = &f->cols[j];
-    c->num = am_malloc_array((size_t)f->n_rows, sizeof(double));
-    ck_assert_ptr_nonnull(c->num);
-    for (int64_t i = 0; i < f->n_rows; i++) {
-        c->num[i] = NAN;
-        if (raw[i])
-            ck_assert(am_parse_double(raw[i], strlen(raw[i]), &c->num[i]));
-    }
-}
-
-static int64_t *iota(int64_t n)
-{
-    int64_t *r = am_malloc_array((size_t)n, sizeof(int64_t));
-    ck_assert_ptr_nonnull(r);
-    for (int64_t i = 0; i < n; i++)
-        r[i] = i;
-    return r;
-}
-
-static const char *diag_text(const am_diag *d)
-{
-    static char buf[1024];
-    return am_diag_format(d, buf, sizeof(buf));
-}
+/* ---- generated values ------------------------------------------------------------------------ */
 
 /* Stable strings "<prefix><k>" for generated categorical columns. */
 #define NAME_POOL 512
@@ -154,24 +71,24 @@ static am_frame *roles_frame(void)
         price[i] = i + 0.5;
         when[i] = 1.6e9 + 86400.0 * i;
     }
-    am_frame *f = frame_new(RN, R_NCOLS);
-    set_cat(f, R_TARGET, "target", target);
-    set_num(f, R_EMPTY, "empty", empty);
-    set_cat(f, R_CONST, "const", konst);
-    set_num(f, R_CONST_NA, "const_na", const_na);
-    set_cat(f, R_CODE, "code", code);
-    set_num(f, R_CUSTOMER, "customerId", customer);
-    set_num(f, R_RANK, "rank", rank);
-    set_num(f, R_COUNT, "count", count);
-    set_num(f, R_PRICE, "price", price);
-    set_cat(f, R_ANSWER, "answer", answer);
-    set_num(f, R_FLAG, "flag", flag);
-    set_num(f, R_TWO, "two", two);
-    set_codes(f, R_NOTES, "notes", AM_COL_TEXT, notes);
-    set_time(f, R_WHEN, "when", when);
-    set_cat(f, R_COLOR, "color", color);
-    set_cat(f, R_CODE_NA, "code_na", code_na);
-    set_num_keep(f, R_ZIPNUM, "zipnum", zipnum);
+    am_frame *f = ft_frame_new(RN, R_NCOLS);
+    ft_set_cat(f, R_TARGET, "target", target);
+    ft_set_num(f, R_EMPTY, "empty", empty);
+    ft_set_cat(f, R_CONST, "const", konst);
+    ft_set_num(f, R_CONST_NA, "const_na", const_na);
+    ft_set_cat(f, R_CODE, "code", code);
+    ft_set_num(f, R_CUSTOMER, "customerId", customer);
+    ft_set_num(f, R_RANK, "rank", rank);
+    ft_set_num(f, R_COUNT, "count", count);
+    ft_set_num(f, R_PRICE, "price", price);
+    ft_set_cat(f, R_ANSWER, "answer", answer);
+    ft_set_num(f, R_FLAG, "flag", flag);
+    ft_set_num(f, R_TWO, "two", two);
+    ft_set_codes(f, R_NOTES, "notes", AM_COL_TEXT, NULL, 0, notes);
+    ft_set_time(f, R_WHEN, "when", when);
+    ft_set_cat(f, R_COLOR, "color", color);
+    ft_set_cat(f, R_CODE_NA, "code_na", code_na);
+    ft_set_num_keep(f, R_ZIPNUM, "zipnum", zipnum);
     return f;
 }
 
@@ -193,7 +110,7 @@ START_TEST(test_roles_inferred)
     am_column_role roles[R_NCOLS];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, R_TARGET, NULL, roles, &d) == AM_OK, "%s", diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, R_TARGET, NULL, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
     expect_role(&roles[R_TARGET], AM_ROLE_DROPPED, AM_DROP_TARGET, 2, 0, "target");
     expect_role(&roles[R_EMPTY], AM_ROLE_DROPPED, AM_DROP_ALL_MISSING, 0, RN, "empty");
     expect_role(&roles[R_CONST], AM_ROLE_DROPPED, AM_DROP_CONSTANT, 1, 0, "const");
@@ -224,9 +141,9 @@ START_TEST(test_roles_small_table_keeps_unique)
 {
     static const char *const s[5] = {"a", "b", "c", "d", "e"};
     static const double v[5] = {1, 2, 3, 4, 5};
-    am_frame *f = frame_new(5, 2);
-    set_cat(f, 0, "code", s);
-    set_num(f, 1, "id", v);
+    am_frame *f = ft_frame_new(5, 2);
+    ft_set_cat(f, 0, "code", s);
+    ft_set_num(f, 1, "id", v);
     am_column_role roles[2];
     ck_assert_int_eq(am_roles_infer(f, -1, NULL, roles, NULL), AM_OK);
     expect_role(&roles[0], AM_ROLE_CATEGORICAL, AM_DROP_NONE, 5, 0, "code");
@@ -254,8 +171,8 @@ START_TEST(test_roles_identifier_names)
     double v[RN];
     for (int i = 0; i < RN; i++)
         v[i] = 1000.0 * i * i + 17;
-    am_frame *f = frame_new(RN, 1);
-    set_num(f, 0, ID_NAMES[_i].name, v);
+    am_frame *f = ft_frame_new(RN, 1);
+    ft_set_num(f, 0, ID_NAMES[_i].name, v);
     am_column_role r;
     ck_assert_int_eq(am_roles_infer(f, -1, NULL, &r, NULL), AM_OK);
     ck_assert_msg((r.role == AM_ROLE_DROPPED) == ID_NAMES[_i].id, "\"%s\": %s", ID_NAMES[_i].name,
@@ -302,8 +219,8 @@ START_TEST(test_roles_distinct_oracle)
             seen = isfinite(v[k]) && v[k] == v[i];
         distinct += !seen;
     }
-    am_frame *f = frame_new(N, 1);
-    set_num(f, 0, "v", v);
+    am_frame *f = ft_frame_new(N, 1);
+    ft_set_num(f, 0, "v", v);
     am_column_role role;
     ck_assert_int_eq(am_roles_infer(f, -1, NULL, &role, NULL), AM_OK);
     ck_assert_int_eq(role.n_distinct, distinct);
@@ -335,7 +252,7 @@ START_TEST(test_roles_overrides)
     am_column_role roles[R_NCOLS];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, R_TARGET, &o, roles, &d) == AM_OK, "%s", diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, R_TARGET, &o, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
     expect_role(&roles[R_PRICE], AM_ROLE_DROPPED, AM_DROP_USER, RN, 0, "price");
     expect_role(&roles[R_COLOR], AM_ROLE_DROPPED, AM_DROP_USER, 3, 0, "color");
     expect_role(&roles[R_CONST], AM_ROLE_CATEGORICAL, AM_DROP_NONE, 1, 0, "const");
@@ -683,9 +600,9 @@ static void table_finish(table *t, const double *y, am_task task, int32_t n_clas
     am_diag d;
     am_diag_clear(&d);
     ck_assert_msg(am_roles_infer(t->f, t->target, NULL, t->roles, &d) == AM_OK, "%s",
-                  diag_text(&d));
+                  ft_diag_text(&d));
     t->n = t->f->n_rows;
-    t->rows = iota(t->n);
+    t->rows = ft_iota(t->n);
     t->y = am_malloc_array((size_t)t->n, sizeof(double));
     ck_assert_ptr_nonnull(t->y);
     memcpy(t->y, y, (size_t)t->n * sizeof(double));
@@ -718,7 +635,7 @@ static void run_checks(const am_guard_input *in, am_guardrails *g)
     am_guardrails_init(g);
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_guardrails_check_data(in, g, &d) == AM_OK, "%s", diag_text(&d));
+    ck_assert_msg(am_guardrails_check_data(in, g, &d) == AM_OK, "%s", ft_diag_text(&d));
     ck_assert_int_eq(g->n, (int)AM_COUNT(CHECKS));
     for (int i = 0; i < g->n; i++) {
         if (getenv("GUARD_VERBOSE")) /* to read the details while working on them */
@@ -772,11 +689,11 @@ static table clean_table(void)
         color[i] = colors[am_rng_below(&r, 3)];
         when[i] = 1.6e9 + 86400.0 * (double)am_rng_below(&r, 100000) + 0.25 * i;
     }
-    table t = {.f = frame_new(CN, 4), .target = 0};
-    set_cat(t.f, 0, "label", target);
-    set_num(t.f, 1, "x", x);
-    set_cat(t.f, 2, "color", color);
-    set_time(t.f, 3, "when", when);
+    table t = {.f = ft_frame_new(CN, 4), .target = 0};
+    ft_set_cat(t.f, 0, "label", target);
+    ft_set_num(t.f, 1, "x", x);
+    ft_set_cat(t.f, 2, "color", color);
+    ft_set_time(t.f, 3, "when", when);
     table_finish(&t, y, AM_TASK_BINARY, 2);
     return t;
 }
@@ -815,14 +732,14 @@ static table dirty_table(void)
         country[i] = "FR";
         blank[i] = NAN;
     }
-    table t = {.f = frame_new(DN, 7), .target = 0};
-    set_cat(t.f, 0, "label", label);
-    set_num(t.f, 1, "age", age);
-    set_cat(t.f, 2, "zip", zip);
-    set_num(t.f, 3, "id", id);
-    set_cat(t.f, 4, "country", country);
-    set_num(t.f, 5, "blank", blank);
-    set_cat(t.f, 6, "leak", leak);
+    table t = {.f = ft_frame_new(DN, 7), .target = 0};
+    ft_set_cat(t.f, 0, "label", label);
+    ft_set_num(t.f, 1, "age", age);
+    ft_set_cat(t.f, 2, "zip", zip);
+    ft_set_num(t.f, 3, "id", id);
+    ft_set_cat(t.f, 4, "country", country);
+    ft_set_num(t.f, 5, "blank", blank);
+    ft_set_cat(t.f, 6, "leak", leak);
     table_finish(&t, y, AM_TASK_BINARY, 2);
     return t;
 }
@@ -898,15 +815,15 @@ START_TEST(test_checks_list_truncated)
     enum { N = 40, M = 8 };
     double y[N], v[M][N];
     static const char *const names[M] = {"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7"};
-    table t = {.f = frame_new(N, M + 1), .target = M};
+    table t = {.f = ft_frame_new(N, M + 1), .target = M};
     for (int i = 0; i < N; i++) {
         y[i] = 0.37 * i * i - 3 * i;
         for (int j = 0; j < M; j++)
             v[j][i] = i <= j ? NAN : sin(i * (j + 1.0));
     }
     for (int j = 0; j < M; j++)
-        set_num(t.f, j, names[j], v[j]);
-    set_num(t.f, M, "y", y);
+        ft_set_num(t.f, j, names[j], v[j]);
+    ft_set_num(t.f, M, "y", y);
     table_finish(&t, y, AM_TASK_REGRESSION, 0);
     am_guard_input in = table_input(&t, 0, 5);
     am_guardrails g;
@@ -935,9 +852,9 @@ START_TEST(test_checks_imbalance_threshold)
         y[i] = i < 50 ? 0 : i < 90 ? 1 : 2;
         x[i] = sin(i * 12.9898) * 43758.5453;
     }
-    table t = {.f = frame_new(n, 2), .target = 1};
-    set_num(t.f, 0, "x", x);
-    set_num(t.f, 1, "y", y);
+    table t = {.f = ft_frame_new(n, 2), .target = 1};
+    ft_set_num(t.f, 0, "x", x);
+    ft_set_num(t.f, 1, "y", y);
     table_finish(&t, y, AM_TASK_MULTICLASS, 3);
     am_guard_input in = table_input(&t, 0, 5);
     am_guardrails g;
@@ -969,11 +886,11 @@ START_TEST(test_leakage_classification)
         good[i] = y[i] + 0.45 * gauss(&r); /* about 87 % accurate alone */
         city[i] = pooled('K', (int)am_rng_below(&r, 50));
     }
-    table t = {.f = frame_new(LN, 4), .target = 0};
-    set_num(t.f, 0, "y", y);
-    set_num(t.f, 1, "good", good);
-    set_cat(t.f, 2, "city", city);
-    set_cat(t.f, 3, "copy", copy);
+    table t = {.f = ft_frame_new(LN, 4), .target = 0};
+    ft_set_num(t.f, 0, "y", y);
+    ft_set_num(t.f, 1, "good", good);
+    ft_set_cat(t.f, 2, "city", city);
+    ft_set_cat(t.f, 3, "copy", copy);
     table_finish(&t, y, AM_TASK_BINARY, 2);
     am_guard_input in = table_input(&t, 0, 7);
     am_guardrails g;
@@ -1019,11 +936,11 @@ START_TEST(test_leakage_regression)
         var += (y[i] - mean) * (y[i] - mean) / LN;
     for (int i = 0; i < LN; i++)
         good[i] = y[i] + 0.5 * sqrt(var) * gauss(&r);
-    table t = {.f = frame_new(LN, 4), .target = 3};
-    set_num(t.f, 0, "cents", cents);
-    set_num(t.f, 1, "good", good);
-    set_time(t.f, 2, "when", when);
-    set_num(t.f, 3, "y", y);
+    table t = {.f = ft_frame_new(LN, 4), .target = 3};
+    ft_set_num(t.f, 0, "cents", cents);
+    ft_set_num(t.f, 1, "good", good);
+    ft_set_time(t.f, 2, "when", when);
+    ft_set_num(t.f, 3, "y", y);
     table_finish(&t, y, AM_TASK_REGRESSION, 0);
     am_guard_input in = table_input(&t, 0, 1);
     am_guardrails g;
@@ -1050,10 +967,10 @@ START_TEST(test_leakage_needs_margin_over_majority)
         noise[i] = cos(i * 7.31);
         zeros[i] = i % 100 == 1; /* right for all but the rare rows */
     }
-    table t = {.f = frame_new(LN, 3), .target = 2};
-    set_num(t.f, 0, "noise", noise);
-    set_num(t.f, 1, "zeros", zeros);
-    set_num(t.f, 2, "y", y);
+    table t = {.f = ft_frame_new(LN, 3), .target = 2};
+    ft_set_num(t.f, 0, "noise", noise);
+    ft_set_num(t.f, 1, "zeros", zeros);
+    ft_set_num(t.f, 2, "y", y);
     table_finish(&t, y, AM_TASK_BINARY, 2);
     am_guard_input in = table_input(&t, 0, 9);
     am_guardrails g;
@@ -1075,9 +992,9 @@ START_TEST(test_leakage_degenerate)
         huge[i] = (i % 2 ? 1 : -1) * 1e300 * (1 + i % 13);
         flat[i] = 4;
     }
-    table t = {.f = frame_new(LN, 2), .target = 1};
-    set_num(t.f, 0, "huge", huge);
-    set_num(t.f, 1, "y", y);
+    table t = {.f = ft_frame_new(LN, 2), .target = 1};
+    ft_set_num(t.f, 0, "huge", huge);
+    ft_set_num(t.f, 1, "y", y);
     table_finish(&t, y, AM_TASK_REGRESSION, 0);
     am_guard_input in = table_input(&t, 0, 2);
     am_guardrails g;
@@ -1103,9 +1020,9 @@ START_TEST(test_leakage_skips_text)
         y[i] = (i * 7) % 3 == 0;
         text[i] = words[(int)y[i]];
     }
-    table t = {.f = frame_new(LN, 2), .target = 0};
-    set_num(t.f, 0, "y", y);
-    set_codes(t.f, 1, "review", AM_COL_TEXT, text);
+    table t = {.f = ft_frame_new(LN, 2), .target = 0};
+    ft_set_num(t.f, 0, "y", y);
+    ft_set_codes(t.f, 1, "review", AM_COL_TEXT, NULL, 0, text);
     table_finish(&t, y, AM_TASK_BINARY, 2);
     ck_assert_int_eq(t.roles[1].role, AM_ROLE_TEXT);
     am_guard_input in = table_input(&t, 0, 9);
@@ -1137,11 +1054,11 @@ START_TEST(test_duplicates_counted)
     y[12] = y[2];
     y[11] = y[3] + 1;
     y[14] = y[13];
-    table t = {.f = frame_new(N, 4), .target = 3};
-    set_num(t.f, 0, "x", x);
-    set_cat(t.f, 1, "c", c);
-    set_num(t.f, 2, "row_id", id);
-    set_num(t.f, 3, "y", y);
+    table t = {.f = ft_frame_new(N, 4), .target = 3};
+    ft_set_num(t.f, 0, "x", x);
+    ft_set_cat(t.f, 1, "c", c);
+    ft_set_num(t.f, 2, "row_id", id);
+    ft_set_num(t.f, 3, "y", y);
     table_finish(&t, y, AM_TASK_REGRESSION, 0);
     ck_assert_int_eq(t.roles[2].why, AM_DROP_IDENTIFIER);
     am_guard_input in = table_input(&t, 0, 9);
@@ -1156,9 +1073,9 @@ START_TEST(test_duplicates_counted)
 
     /* -0 and 0 are the same value. */
     double x2[3] = {-0.0, 0.0, 5}, y2[3] = {1, 1, 2};
-    table u = {.f = frame_new(3, 2), .target = 1};
-    set_num(u.f, 0, "x", x2);
-    set_num(u.f, 1, "y", y2);
+    table u = {.f = ft_frame_new(3, 2), .target = 1};
+    ft_set_num(u.f, 0, "x", x2);
+    ft_set_num(u.f, 1, "y", y2);
     table_finish(&u, y2, AM_TASK_REGRESSION, 0);
     in = table_input(&u, 0, 9);
     run_checks(&in, &g);
@@ -1180,9 +1097,9 @@ START_TEST(test_duplicates_many)
         x[i] = i % 3;          /* 3 feature groups */
         y[i] = (i / 3) % 1000; /* 1000 targets per group */
     }
-    table t = {.f = frame_new(N, 2), .target = 1};
-    set_num(t.f, 0, "x", x);
-    set_num(t.f, 1, "y", y);
+    table t = {.f = ft_frame_new(N, 2), .target = 1};
+    ft_set_num(t.f, 0, "x", x);
+    ft_set_num(t.f, 1, "y", y);
     table_finish(&t, y, AM_TASK_REGRESSION, 0);
     am_guard_input in = table_input(&t, 0, 9);
     am_guardrails g;
@@ -1261,6 +1178,103 @@ START_TEST(test_checks_out_of_memory)
 }
 END_TEST
 
+/* ---- the shared radix sort ---------------------------------------------------------------- */
+
+/* (key, position) pairs: qsort on both is the order a stable sort of the keys must give. */
+typedef struct keyed {
+    uint64_t key;
+    int64_t pos;
+} keyed;
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+    const keyed *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* Sizes and key shapes: empty, one key, a few, and large ones; keys drawn from `distinct` random
+ * 64-bit values (every digit pass runs, with many equal keys), or below 2^bits (the upper passes
+ * are skipped), or all equal (every pass skipped). */
+static const struct sort_case {
+    int64_t n;
+    int64_t distinct; /* 0: any value below 2^bits */
+    int bits;
+} SORT_CASES[] = {
+    {0, 1, 0},       {1, 1, 0},     {2, 2, 0},      {7, 3, 0},       {1000, 0, 64},
+    {5000, 40, 0},   {5000, 0, 11}, {5000, 0, 12},  {5000, 1, 0},    {300000, 0, 64},
+    {300000, 997, 0}, {300000, 0, 20},
+};
+
+/* Keys and the positions carried along against qsort; the keys alone (no values) the same. */
+START_TEST(test_radix_sort_against_qsort)
+{
+    const struct sort_case *c = &SORT_CASES[_i];
+    int64_t n = c->n;
+    size_t size = (size_t)AM_MAX(n, 1);
+    uint64_t *key = am_malloc_array(size, sizeof(uint64_t));
+    uint64_t *alone = am_malloc_array(size, sizeof(uint64_t));
+    uint64_t *tk = am_malloc_array(size, sizeof(uint64_t));
+    int64_t *val = am_malloc_array(size, sizeof(int64_t));
+    int64_t *tv = am_malloc_array(size, sizeof(int64_t));
+    uint64_t *pool = am_malloc_array((size_t)AM_MAX(c->distinct, 1), sizeof(uint64_t));
+    keyed *want = am_malloc_array(size, sizeof(keyed));
+    ck_assert(key && alone && tk && val && tv && pool && want);
+    am_rng r;
+    am_rng_seed(&r, 1234 + (uint64_t)_i);
+    for (int64_t k = 0; k < c->distinct; k++)
+        pool[k] = am_rng_next(&r);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t x = am_rng_next(&r);
+        key[i] = c->distinct ? pool[am_rng_below(&r, c->distinct)]
+                 : c->bits < 64 ? x & ((1ull << c->bits) - 1)
+                                : x;
+        alone[i] = key[i];
+        val[i] = i;
+        want[i] = (keyed){key[i], i};
+    }
+    qsort(want, size, sizeof(keyed), cmp_keyed);
+    am_feat_radix_sort(key, val, n, tk, tv);
+    am_feat_radix_sort(alone, NULL, n, tk, NULL);
+    for (int64_t i = 0; i < n; i++) {
+        ck_assert_msg(key[i] == want[i].key && val[i] == want[i].pos, "n %lld: position %lld",
+                      (long long)n, (long long)i);
+        ck_assert(alone[i] == want[i].key);
+    }
+    am_free(want);
+    am_free(pool);
+    am_free(tv);
+    am_free(val);
+    am_free(tk);
+    am_free(alone);
+    am_free(key);
+}
+END_TEST
+
+/* Doubles in increasing order give increasing keys (-0 and 0 one key), and the key reads back
+ * as the same double. */
+START_TEST(test_double_key_order)
+{
+    static const double x[] = {-DBL_MAX, -1e300, -2.5,    -1,      -DBL_MIN, -4.9e-324,
+                               -0.0,     0.0,    4.9e-324, DBL_MIN, 0.1,      1,
+                               1.0000000000000002, 3e8,  DBL_MAX};
+    for (size_t i = 0; i < AM_COUNT(x); i++) {
+        uint64_t k = am_feat_double_key(x[i]);
+        double back = am_feat_key_double(k);
+        double want = x[i] == 0 ? 0.0 : x[i];
+        ck_assert_msg(memcmp(&back, &want, sizeof(double)) == 0, "%g", x[i]);
+        if (i == 0)
+            continue;
+        uint64_t prev = am_feat_double_key(x[i - 1]);
+        if (x[i] == x[i - 1])
+            ck_assert_msg(k == prev, "%g", x[i]);
+        else
+            ck_assert_msg(k > prev, "%g after %g", x[i], x[i - 1]);
+    }
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------------------------- */
 
 static Suite *guardrails_suite(void)
@@ -1302,6 +1316,12 @@ static Suite *guardrails_suite(void)
     tcase_add_test(checks, test_checks_bad_input);
     tcase_add_test(checks, test_checks_out_of_memory);
     suite_add_tcase(s, checks);
+
+    TCase *sort = tcase_create("sort");
+    tcase_set_timeout(sort, 30);
+    tcase_add_loop_test(sort, test_radix_sort_against_qsort, 0, (int)AM_COUNT(SORT_CASES));
+    tcase_add_test(sort, test_double_key_order);
+    suite_add_tcase(s, sort);
     return s;
 }
 
