@@ -107,9 +107,10 @@ typedef struct am_role_options {
  * dropped as the target). Overrides win over inference; a type override must fit the column as
  * read (the reader is told to force the column's type where that is needed, see
  * am_role_csv_type): AM_ERR_DATA naming the column when an override or a drop names an unknown
- * column, names the target, or asks for a type the values cannot take. AM_ERR_NOMEM. */
+ * column, names the target, or asks for a type the values cannot take. AM_ERR_NOMEM. Columns are
+ * counted on up to n_threads threads; the result does not depend on the count. */
 am_status am_roles_infer(const am_frame *f, int32_t target_col, const am_role_options *o,
-                         am_column_role *roles, am_diag *d);
+                         int32_t n_threads, am_column_role *roles, am_diag *d);
 /* The column type the CSV reader must force for a role override (AM_ROLE_CATEGORICAL:
  * AM_COL_CAT, AM_ROLE_TEXT: AM_COL_TEXT, AM_ROLE_NUMERIC: AM_COL_NUM; 0 when the reader's own
  * inference is right: datetime and boolean are decided on the values as read). */
@@ -169,14 +170,17 @@ typedef struct am_guard_input {
     int32_t onehot_max_levels; /* a category with more levels is "high cardinality"... */
     int32_t rare_min_count;    /* ...counting levels seen in at least this many rows (0: 5) */
     uint64_t seed;
+    int32_t n_threads;         /* for the checks that go column by column; the report does not
+                                  depend on it */
 } am_guard_input;
 
 /* Appends the data checks, in this order: missing_values, high_cardinality, identifier_columns,
  * constant_columns, class_imbalance (classification only; passed for regression), target_leakage,
  * duplicated_rows. (validation_split and memory_estimate belong to the search, which adds them.)
  * Thresholds: class imbalance when the smallest class has under a fifth of the largest's rows;
- * leakage when one feature alone, fitted on half of the rows, scores accuracy >= 0.99 (and above
- * the majority share) or R^2 >= 0.99 on the other half. AM_ERR_NOMEM. */
+ * leakage when one feature alone, fitted on half of a random sample of at most 50,000 rows,
+ * scores accuracy >= 0.99 (and above the majority share) or R^2 >= 0.99 on the other half.
+ * AM_ERR_NOMEM. */
 am_status am_guardrails_check_data(const am_guard_input *in, am_guardrails *g, am_diag *d);
 
 /* ---- the featurizer ---------------------------------------------------------------------- */

@@ -106,17 +106,9 @@ static am_status count_codes(const am_column *c, int64_t n, col_stats *s, am_dia
 /* Numbers and times: distinct finite values, on a sorted copy (radix-sorted keys: roles are
  * decided on every row of every column, and qsort's comparator calls dominated that on large
  * tables). Non-finite values count as missing because the featurizer imputes them like missing
- * ones. */
-static am_status count_values(const am_column *c, int64_t n, col_stats *s, am_diag *d)
+ * ones. v, tmp: n keys of scratch each. */
+static void count_values(const am_column *c, int64_t n, uint64_t *v, uint64_t *tmp, col_stats *s)
 {
-    size_t size = n > 0 ? (size_t)n : 1;
-    uint64_t *v = am_malloc_array(size, sizeof(uint64_t));
-    uint64_t *tmp = am_malloc_array(size, sizeof(uint64_t));
-    if (!v || !tmp) {
-        am_free(v);
-        am_free(tmp);
-        return am_fail(d, AM_ERR_NOMEM, "out of memory counting the values of \"%s\"", c->name);
-    }
     int64_t m = 0;
     s->integral = true;
     for (int64_t i = 0; i < n; i++) {
@@ -136,19 +128,51 @@ static am_status count_values(const am_column *c, int64_t n, col_stats *s, am_di
     am_feat_radix_sort(v, NULL, m, tmp, NULL);
     for (int64_t i = 0; i < m; i++)
         s->n_distinct += i == 0 || v[i] != v[i - 1];
-    am_free(v);
-    am_free(tmp);
-    return AM_OK;
 }
 
-static am_status count_column(const am_column *c, int64_t n, col_stats *s, am_diag *d)
+/* scratch: 2 n keys for number columns. */
+static am_status count_column(const am_column *c, int64_t n, uint64_t *scratch, col_stats *s,
+                              am_diag *d)
 {
     memset(s, 0, sizeof(*s));
     if (has_codes(c) && c->codes)
         return count_codes(c, n, s, d);
-    if (!has_codes(c) && c->num)
-        return count_values(c, n, s, d);
+    if (!has_codes(c) && c->num) {
+        count_values(c, n, scratch, scratch + n, s);
+        return AM_OK;
+    }
     return am_fail(d, AM_ERR_ARG, "am_roles_infer: column \"%s\" has no values", c->name);
+}
+
+/* Every column's statistics, columns shared out among threads (each column is one thread's
+ * work, so nothing depends on the count). stats[j] for column j; on failure the first failing
+ * column's diag, in frame order. */
+static am_status count_all(const am_frame *f, int32_t n_threads, col_stats *stats,
+                           am_status *status, am_diag *diags, am_diag *d)
+{
+    bool nomem = false;
+    int nt = (int)AM_MAX(1, AM_MIN(n_threads, f->n_cols));
+#pragma omp parallel num_threads(nt) reduction(|| : nomem)
+    {
+        uint64_t *scratch = am_malloc_array(f->n_rows > 0 ? (size_t)f->n_rows : 1,
+                                            2 * sizeof(uint64_t));
+        nomem = !scratch;
+#pragma omp for schedule(dynamic, 1)
+        for (int32_t j = 0; j < f->n_cols; j++)
+            status[j] = scratch ? count_column(&f->cols[j], f->n_rows, scratch, &stats[j],
+                                               &diags[j])
+                                : AM_ERR_NOMEM;
+        am_free(scratch);
+    }
+    if (nomem)
+        return am_fail(d, AM_ERR_NOMEM, "out of memory counting the columns' values");
+    for (int32_t j = 0; j < f->n_cols; j++)
+        if (status[j] != AM_OK) {
+            if (d)
+                *d = diags[j];
+            return status[j];
+        }
+    return AM_OK;
 }
 
 /* ---- inference --------------------------------------------------------------------------- */
@@ -382,32 +406,40 @@ static am_status apply_override(const am_frame *f, const am_column *c, const col
 }
 
 am_status am_roles_infer(const am_frame *f, int32_t target_col, const am_role_options *o,
-                         am_column_role *roles, am_diag *d)
+                         int32_t n_threads, am_column_role *roles, am_diag *d)
 {
     if (!f || !roles || target_col < -1 || target_col >= f->n_cols || f->n_rows < 0)
         return am_fail(d, AM_ERR_ARG, "am_roles_infer: bad arguments");
-    am_role *asked = am_calloc(f->n_cols > 0 ? (size_t)f->n_cols : 1, sizeof(am_role));
-    if (!asked)
-        return am_fail(d, AM_ERR_NOMEM, "out of memory deciding column roles");
-    am_status st = collect_overrides(f, target_col, o, asked, d);
+    size_t nc = f->n_cols > 0 ? (size_t)f->n_cols : 1;
+    am_role *asked = am_calloc(nc, sizeof(am_role));
+    col_stats *stats = am_calloc(nc, sizeof(col_stats));
+    am_status *status = am_calloc(nc, sizeof(am_status));
+    am_diag *diags = am_calloc(nc, sizeof(am_diag));
+    am_status st = AM_OK;
+    if (!asked || !stats || !status || !diags)
+        st = am_fail(d, AM_ERR_NOMEM, "out of memory deciding column roles");
+    if (st == AM_OK)
+        st = collect_overrides(f, target_col, o, asked, d);
+    if (st == AM_OK)
+        st = count_all(f, n_threads, stats, status, diags, d);
     for (int32_t j = 0; j < f->n_cols && st == AM_OK; j++) {
         const am_column *c = &f->cols[j];
-        col_stats s;
-        st = count_column(c, f->n_rows, &s, d);
-        if (st != AM_OK)
-            break;
+        const col_stats *s = &stats[j];
         am_column_role *r = &roles[j];
-        r->n_distinct = s.n_distinct;
-        r->n_missing = s.n_missing;
+        r->n_distinct = s->n_distinct;
+        r->n_missing = s->n_missing;
         if (j == target_col) {
             r->role = AM_ROLE_DROPPED;
             r->why = AM_DROP_TARGET;
         } else if (asked[j]) {
-            st = apply_override(f, c, &s, asked[j], r, d);
+            st = apply_override(f, c, s, asked[j], r, d);
         } else {
-            infer_role(c, &s, f->n_rows, r);
+            infer_role(c, s, f->n_rows, r);
         }
     }
+    am_free(diags);
+    am_free(status);
+    am_free(stats);
     am_free(asked);
     return st;
 }

@@ -1035,14 +1035,15 @@ static am_status check_data(search_state *s, am_search_result *out, am_diag *d)
     s->roles = am_calloc((size_t)AM_MAX(s->f->n_cols, 1), sizeof(am_column_role));
     if (!s->roles)
         return am_fail(d, AM_ERR_NOMEM, "out of memory for the column roles");
-    am_status st = am_roles_infer(s->f, s->target_col, s->o->roles, s->roles, d);
+    am_status st = am_roles_infer(s->f, s->target_col, s->o->roles, s->o->n_threads, s->roles, d);
     if (st != AM_OK)
         return st;
     am_guard_input gi = {.f = s->f, .target_col = s->target_col, .roles = s->roles,
                          .rows = s->rows, .n_rows = s->n, .y = s->y, .task = s->task,
                          .n_classes = s->n_classes, .labels = &out->target.labels,
                          .onehot_max_levels = AM_FEAT_ONEHOT_MAX,
-                         .rare_min_count = AM_FEAT_RARE_MIN, .seed = s->o->seed};
+                         .rare_min_count = AM_FEAT_RARE_MIN, .seed = s->o->seed,
+                         .n_threads = s->o->n_threads};
     st = am_guardrails_check_data(&gi, &out->guardrails, d);
     for (int32_t i = 0; st == AM_OK && i < out->guardrails.n; i++) {
         const am_guardrail *g = &out->guardrails.items[i];

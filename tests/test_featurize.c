@@ -1661,7 +1661,7 @@ static am_column_role *roles_ok(const am_frame *f)
     am_column_role *roles = calloc((size_t)f->n_cols, sizeof(am_column_role));
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, -1, NULL, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, -1, NULL, 1, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
     return roles;
 }
 

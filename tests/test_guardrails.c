@@ -110,7 +110,10 @@ START_TEST(test_roles_inferred)
     am_column_role roles[R_NCOLS];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, R_TARGET, NULL, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, R_TARGET, NULL, 1, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
+    am_column_role on3[R_NCOLS]; /* columns counted on three threads: the same roles */
+    ck_assert_int_eq(am_roles_infer(f, R_TARGET, NULL, 3, on3, &d), AM_OK);
+    ck_assert_mem_eq(roles, on3, sizeof(roles));
     expect_role(&roles[R_TARGET], AM_ROLE_DROPPED, AM_DROP_TARGET, 2, 0, "target");
     expect_role(&roles[R_EMPTY], AM_ROLE_DROPPED, AM_DROP_ALL_MISSING, 0, RN, "empty");
     expect_role(&roles[R_CONST], AM_ROLE_DROPPED, AM_DROP_CONSTANT, 1, 0, "const");
@@ -130,7 +133,7 @@ START_TEST(test_roles_inferred)
     expect_role(&roles[R_CODE_NA], AM_ROLE_CATEGORICAL, AM_DROP_NONE, RN - 1, 1, "code_na");
     expect_role(&roles[R_ZIPNUM], AM_ROLE_NUMERIC, AM_DROP_NONE, RN, 0, "zipnum");
     /* No target: the target column is inferred like any other. */
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, roles, &d), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, roles, &d), AM_OK);
     expect_role(&roles[R_TARGET], AM_ROLE_BOOLEAN, AM_DROP_NONE, 2, 0, "target as feature");
     am_frame_free(f);
 }
@@ -145,7 +148,7 @@ START_TEST(test_roles_small_table_keeps_unique)
     ft_set_cat(f, 0, "code", s);
     ft_set_num(f, 1, "id", v);
     am_column_role roles[2];
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, roles, NULL), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, roles, NULL), AM_OK);
     expect_role(&roles[0], AM_ROLE_CATEGORICAL, AM_DROP_NONE, 5, 0, "code");
     expect_role(&roles[1], AM_ROLE_NUMERIC, AM_DROP_NONE, 5, 0, "id");
     am_frame_free(f);
@@ -174,7 +177,7 @@ START_TEST(test_roles_identifier_names)
     am_frame *f = ft_frame_new(RN, 1);
     ft_set_num(f, 0, ID_NAMES[_i].name, v);
     am_column_role r;
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, &r, NULL), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, &r, NULL), AM_OK);
     ck_assert_msg((r.role == AM_ROLE_DROPPED) == ID_NAMES[_i].id, "\"%s\": %s", ID_NAMES[_i].name,
                   am_role_name(r.role));
     if (ID_NAMES[_i].id)
@@ -183,10 +186,10 @@ START_TEST(test_roles_identifier_names)
         ck_assert_int_eq(r.role, AM_ROLE_NUMERIC);
     /* The same name on a column with a missing value or a repeat is never an identifier. */
     f->cols[0].num[3] = NAN;
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, &r, NULL), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, &r, NULL), AM_OK);
     ck_assert_int_eq(r.role, AM_ROLE_NUMERIC);
     f->cols[0].num[3] = f->cols[0].num[4];
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, &r, NULL), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, &r, NULL), AM_OK);
     ck_assert_int_eq(r.role, AM_ROLE_NUMERIC);
     am_frame_free(f);
 }
@@ -222,7 +225,7 @@ START_TEST(test_roles_distinct_oracle)
     am_frame *f = ft_frame_new(N, 1);
     ft_set_num(f, 0, "v", v);
     am_column_role role;
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, &role, NULL), AM_OK);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, &role, NULL), AM_OK);
     ck_assert_int_eq(role.n_distinct, distinct);
     ck_assert_int_eq(role.n_missing, missing);
     ck_assert_int_eq(role.role, AM_ROLE_NUMERIC);
@@ -252,7 +255,7 @@ START_TEST(test_roles_overrides)
     am_column_role roles[R_NCOLS];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(f, R_TARGET, &o, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
+    ck_assert_msg(am_roles_infer(f, R_TARGET, &o, 1, roles, &d) == AM_OK, "%s", ft_diag_text(&d));
     expect_role(&roles[R_PRICE], AM_ROLE_DROPPED, AM_DROP_USER, RN, 0, "price");
     expect_role(&roles[R_COLOR], AM_ROLE_DROPPED, AM_DROP_USER, 3, 0, "color");
     expect_role(&roles[R_CONST], AM_ROLE_CATEGORICAL, AM_DROP_NONE, 1, 0, "const");
@@ -323,7 +326,7 @@ START_TEST(test_roles_override_errors)
     am_column_role roles[R_NCOLS];
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_int_eq(am_roles_infer(f, R_TARGET, &o, roles, &d), AM_ERR_DATA);
+    ck_assert_int_eq(am_roles_infer(f, R_TARGET, &o, 1, roles, &d), AM_ERR_DATA);
     ck_assert_int_eq(d.status, AM_ERR_DATA);
     ck_assert_str_eq(d.column, BAD_OVERRIDES[_i].column);
     ck_assert_str_eq(d.file, "train.csv");
@@ -338,13 +341,13 @@ START_TEST(test_roles_bad_arguments)
 {
     am_frame *f = roles_frame();
     am_column_role roles[R_NCOLS];
-    ck_assert_int_eq(am_roles_infer(NULL, -1, NULL, roles, NULL), AM_ERR_ARG);
-    ck_assert_int_eq(am_roles_infer(f, -1, NULL, NULL, NULL), AM_ERR_ARG);
-    ck_assert_int_eq(am_roles_infer(f, R_NCOLS, NULL, roles, NULL), AM_ERR_ARG);
-    ck_assert_int_eq(am_roles_infer(f, -2, NULL, roles, NULL), AM_ERR_ARG);
+    ck_assert_int_eq(am_roles_infer(NULL, -1, NULL, 1, roles, NULL), AM_ERR_ARG);
+    ck_assert_int_eq(am_roles_infer(f, -1, NULL, 1, NULL, NULL), AM_ERR_ARG);
+    ck_assert_int_eq(am_roles_infer(f, R_NCOLS, NULL, 1, roles, NULL), AM_ERR_ARG);
+    ck_assert_int_eq(am_roles_infer(f, -2, NULL, 1, roles, NULL), AM_ERR_ARG);
     am_role_override bad = {"price", AM_ROLE_DROPPED};
     am_role_options o = {.types = &bad, .n_types = 1};
-    ck_assert_int_eq(am_roles_infer(f, -1, &o, roles, NULL), AM_ERR_ARG);
+    ck_assert_int_eq(am_roles_infer(f, -1, &o, 1, roles, NULL), AM_ERR_ARG);
     am_frame_free(f);
 }
 END_TEST
@@ -360,7 +363,7 @@ START_TEST(test_roles_out_of_memory)
         am_diag d;
         am_diag_clear(&d);
         am_alloc_fail_after(k);
-        am_status st = am_roles_infer(f, R_TARGET, &o, roles, &d);
+        am_status st = am_roles_infer(f, R_TARGET, &o, 1, roles, &d);
         am_alloc_fail_after(-1);
         if (st == AM_OK)
             break;
@@ -599,7 +602,7 @@ static void table_finish(table *t, const double *y, am_task task, int32_t n_clas
     ck_assert_ptr_nonnull(t->roles);
     am_diag d;
     am_diag_clear(&d);
-    ck_assert_msg(am_roles_infer(t->f, t->target, NULL, t->roles, &d) == AM_OK, "%s",
+    ck_assert_msg(am_roles_infer(t->f, t->target, NULL, 1, t->roles, &d) == AM_OK, "%s",
                   ft_diag_text(&d));
     t->n = t->f->n_rows;
     t->rows = ft_iota(t->n);
