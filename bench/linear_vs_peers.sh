@@ -32,7 +32,8 @@
 #              recorded as skipped (kind "skipped") and the peer still runs.
 #   RUN_TIMEOUT  seconds after which one run is killed and recorded as failed (default 0: none)
 #   THREADS    threads for every side (default: nproc)
-#   AUTOML     our binary (default build/automl); bench_predict is taken from its bench/
+#   AUTOML     our binary (default build/automl); bench_predict and bench_design are taken
+#              from its bench/
 #   DATA       the shared datasets folder (default ../shared/datasets beside the repository)
 #   GEN_ROWS   rows of the generated table (default 200000; written by bench/gen_linear_table.py
 #              when GEN_DIR lacks it, and reused as it is afterwards)
@@ -66,6 +67,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 py=/usr/bin/python3
 automl=${AUTOML:-$root/build/automl}
+bench_design=$(dirname "$automl")/bench/bench_design
 data=${DATA:-$root/../shared/datasets}
 datasets=${DATASETS:-adult:income:binary bank_marketing:y:binary digits:target:multiclass \
 satellite:classes:multiclass ames:Sale_Price:regression diamonds:price:regression \
@@ -350,6 +352,14 @@ for spec in $datasets; do
     else
         todo="logreg_l2 logreg_l1 logreg_en glmnet knn"
     fi
+    # Every side reads our featurizer's own output for this split (bench_design).
+    log "$cur_dataset: our design (bench_design)"
+    if ! "$bench_design" "$cur_train" "$cur_test" "$cur_target" "$cur_task" \
+            "$work/$cur_dataset.ours" >"$work/$cur_dataset.ours.txt"; then
+        log "$cur_dataset: bench_design failed"
+        continue
+    fi
+    export AM_DESIGN_DUMP="$work/$cur_dataset.ours"
     needs_design=0
     for part in $todo; do
         in_list "$part" "$parts" || continue

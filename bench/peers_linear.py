@@ -10,8 +10,8 @@ Driven by bench/linear_vs_peers.sh (issue 4); every subcommand can also be run b
         labels, one per line), and prints one JSON line of facts the harness needs (rows,
         features, y's sd, the elastic net's alpha_max for an l1_ratio, feature names).
   peers_linear.py fit --learner PEER [hyperparameters] COMMON
-        A scikit-learn peer in this process: read the CSVs with pandas, encode them as ours
-        does (untimed), fit (timed alone), predict the test set (timed alone), score it.
+        A scikit-learn peer in this process: read the CSVs with pandas (for the targets), load
+        our design (untimed), fit (timed alone), predict the test set (timed alone), score it.
   peers_linear.py glmnet --design PREFIX --l1-ratio A [--nlambda 100] [--thresh 1e-7] COMMON
         Runs bench/peers_glmnet.R on the design files (one subprocess) and scores its
         predictions here; its JSON line carries our parameters for the path's last lambda.
@@ -43,15 +43,9 @@ Peers (scikit-learn 1.2, Debian python3-sklearn), each given the same design mat
   sk_knn        KNeighborsClassifier/Regressor(n_neighbors, algorithm="brute", n_jobs=threads)
 multi_class is left at "auto": multinomial for more than two classes, as ours.
 
-Design (what our featurizer, featurize/featurizer.c, gives a linear or k-NN learner): per
-input column in file order, a numeric column becomes itself with missing and non-finite values
-replaced by the train median, plus a "<name>_missing" 0/1 column when the train rows had a
-missing value; a categorical column becomes one 0/1 column per level seen in the train rows
-(the 100 most frequent when there are more, ties by first appearance), then "<name>=<missing>"
-when the train rows had a missing value, then "<name>=<unseen>" (always; unseen and dropped
-levels land there). Then EVERY output column, indicators included, is standardised with the
-train mean and the population sd (ddof 0; a constant column is only centred). Missing markers
-as our CSV reader's: empty, NA, N/A, NaN, nan, ?, null, NULL (blanks around them ignored).
+Design: every side sees the matrix our featurizer gives a linear or k-NN learner inside
+`automl fit` (standardised; one-hot with rare levels grouped, indicators, dates, text, ...),
+written by bench/bench_design from the engine itself (see the Design class).
 
 Timings: train_s is the fit call alone (ours: the refit phase of `automl fit --json`, which
 today includes fitting the featurizer and transforming the train rows); predict_s the
@@ -78,7 +72,6 @@ import peers_trees as pt  # noqa: E402  (metrics, reading, timed runs, report he
 PEERS = ("sk_ridge", "sk_enet", "sk_lasso", "sk_logreg_l2", "sk_logreg_l1", "sk_logreg_en",
          "sk_knn")
 NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "?", "null", "NULL"]
-MAX_ONEHOT_LEVELS = 100  # featurizer.c's cap per categorical column
 
 # part -> (our learner, peer side, key of the pairwise ratio, title)
 PARTS = {
@@ -118,85 +111,26 @@ def read_split(path, target):
         y[keep].reset_index(drop=True)
 
 
-def is_numeric(col):
-    import pandas as pd
-    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-
 
 class Design:
-    """featurizer.c's output for a learner that needs scaled input; fitted on the train rows."""
+    """Our featurizer's output for a learner that needs scaled input, exactly as the engine
+    computes it: bench/bench_design (the engine's own target, roles and featurizer, fitted on
+    the train rows) wrote it to PREFIX.names.txt, PREFIX.x_train.f64, PREFIX.x_test.f64
+    (column-major float64). PREFIX comes from the environment variable AM_DESIGN_DUMP, which
+    bench/linear_vs_peers.sh sets per dataset. (Until issue 5 this class re-implemented the
+    featurizer in pandas; the featurizer outgrew that.)"""
 
-    def __init__(self, x):
+    def __init__(self, prefix=None):
         import numpy as np
-        import pandas as pd
-        self.inputs = []  # (kind, name, median or levels, indicator or missing slot)
-        self.names = []
-        for c in x.columns:
-            col = x[c]
-            if is_numeric(col):
-                v = col.to_numpy(dtype=float)
-                ok = np.isfinite(v)
-                if not ok.any():
-                    continue  # no value in the train rows: dropped
-                self.inputs.append(("num", c, float(np.median(v[ok])), not ok.all()))
-                self.names.append(str(c))
-                if not ok.all():
-                    self.names.append("%s_missing" % c)
-            else:
-                s = col.dropna().astype(str)
-                if s.empty:
-                    continue
-                order = pd.unique(s)  # first appearance: the frame's level order
-                if len(order) > MAX_ONEHOT_LEVELS:
-                    counts = s.value_counts()
-                    rank = {v: i for i, v in enumerate(order)}
-                    top = sorted(order, key=lambda v: (-counts[v], rank[v]))[:MAX_ONEHOT_LEVELS]
-                    keep = set(top)
-                    order = [v for v in order if v in keep]
-                has_missing = bool(col.isna().any())
-                self.inputs.append(("cat", c, list(order), has_missing))
-                self.names += ["%s=%s" % (c, v) for v in order]
-                if has_missing:
-                    self.names.append("%s=<missing>" % c)
-                self.names.append("%s=<unseen>" % c)
-        raw = self.raw(x)
-        self.center = raw.mean(axis=0)
-        sd = raw.std(axis=0)
-        constant = raw.max(axis=0) == raw.min(axis=0)  # exactly constant: no rounding noise
-        self.scale = np.where(constant | ~np.isfinite(sd) | (sd <= 0), 1.0, sd)
-
-    def raw(self, x):
-        """The unscaled design, n x p, column-major."""
-        import numpy as np
-        import pandas as pd
-        out = np.zeros((len(x), len(self.names)), order="F")
-        j = 0
-        for kind, c, info, flag in self.inputs:
-            col = x[c]
-            if kind == "num":
-                v = col.to_numpy(dtype=float)
-                ok = np.isfinite(v)
-                out[:, j] = np.where(ok, v, info)
-                j += 1
-                if flag:
-                    out[:, j] = ~ok
-                    j += 1
-            else:
-                slots = len(info) + (1 if flag else 0) + 1
-                code = pd.Categorical(col.astype(str).where(col.notna()), categories=info).codes
-                unseen = len(info) + (1 if flag else 0)
-                idx = np.where(code >= 0, code, unseen)
-                if flag:
-                    idx = np.where(col.isna().to_numpy(), len(info), idx)
-                out[np.arange(len(x)), j + idx] = 1.0
-                j += slots
-        return out
-
-    def __call__(self, x):
-        z = self.raw(x)
-        z -= self.center
-        z /= self.scale
-        return z
+        prefix = prefix or os.environ.get("AM_DESIGN_DUMP")
+        if not prefix:
+            sys.exit("peers_linear: AM_DESIGN_DUMP is not set (run bench/bench_design first)")
+        with open(prefix + ".names.txt") as f:
+            self.names = [line.rstrip("\n") for line in f]
+        p = len(self.names)
+        # Column-major on disk: read as p x n in C order, then transpose (an F-ordered view).
+        self.train = np.fromfile(prefix + ".x_train.f64").reshape(p, -1).T
+        self.test = np.fromfile(prefix + ".x_test.f64").reshape(p, -1).T
 
 
 def load_split(a):
@@ -204,9 +138,12 @@ def load_split(a):
     x_train, y_train = read_split(a.train, a.target)
     x_test, y_test = read_split(a.test, a.target)
     levels = pt.class_levels(y_train) if a.task != "regression" else []
-    design = Design(x_train)
-    return (design, design(x_train), pt.encode_target(a.task, y_train, levels),
-            design(x_test), pt.encode_target(a.task, y_test, levels), levels)
+    design = Design()
+    if len(design.train) != len(y_train) or len(design.test) != len(y_test):
+        sys.exit("peers_linear: the design's rows (%d, %d) are not the split's (%d, %d)" % (
+            len(design.train), len(design.test), len(y_train), len(y_test)))
+    return (design, design.train, pt.encode_target(a.task, y_train, levels),
+            design.test, pt.encode_target(a.task, y_test, levels), levels)
 
 
 def alpha_max(x, y, l1_ratio):
@@ -302,8 +239,8 @@ def run_peer(a):
     t = time.perf_counter()
     levels = pt.class_levels(y_train) if a.task != "regression" else []
     y = pt.encode_target(a.task, y_train, levels)
-    design = Design(x_train)
-    x = layout(design(x_train))
+    design = Design()
+    x = layout(design.train)
     del x_train
     rec["prep_s"] = time.perf_counter() - t
     model = make_peer(a)
@@ -329,7 +266,7 @@ def run_peer(a):
     # predict_e2e_s: read the test CSV, encode, predict, write (no interpreter start, no load).
     t_e2e = time.perf_counter()
     x_test, y_test = read_split(a.test, a.target)
-    xt = layout(design(x_test))
+    xt = layout(design.test)
     t = time.perf_counter()
     pred = model.predict(xt) if a.task == "regression" else model.predict_proba(xt)
     rec["predict_s"] = time.perf_counter() - t
@@ -395,8 +332,7 @@ def check_design(a, rec):
         rec["design_check"] = "inspect failed: " + p.stderr.strip()[-200:]
         return
     ours = pt.parse_json_output(p.stdout).get("features", [])
-    x_train, _ = read_split(a.train, a.target)
-    mine = Design(x_train).names
+    mine = Design().names
     only_ours = sorted(set(ours) - set(mine))
     only_mine = sorted(set(mine) - set(ours))
     rec["design_match"] = len(ours) == len(mine) and not only_ours and not only_mine
