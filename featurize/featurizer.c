@@ -465,7 +465,8 @@ static am_status encode_training(const am_featurizer *fz, const fit_job *jobs,
         am_enc_fit_args a = {.frame = jobs[i].f, .col = c, .rows = rows, .n_rows = n,
                              .y = o->y, .task = o->task, .n_classes = o->n_classes, .opts = o,
                              .seed = column_seed(o->seed, c->name)};
-        failed = encode_input(&fz->inputs[i], c, rows, n, &a, x) != AM_OK;
+        if (encode_input(&fz->inputs[i], c, rows, n, &a, x) != AM_OK)
+            failed = true; /* not "failed = ...": a later input must not clear it */
     }
     if (failed) {
         am_matrix_fini(x);

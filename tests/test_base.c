@@ -446,6 +446,15 @@ START_TEST(alloc_fail_after_counts)
     am_alloc_fail_after(0);
     ck_assert_ptr_null(am_malloc(1));
     am_alloc_fail_after(-1);
+    /* fail_once: only the counted allocation fails */
+    am_alloc_fail_once(1);
+    void *g = am_malloc(8), *h = am_malloc(8), *k = am_malloc(8);
+    am_alloc_fail_after(-1);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_null(h);
+    ck_assert_ptr_nonnull(k);
+    am_free(g);
+    am_free(k);
     am_free(a);
     am_free(b);
     am_free(f);

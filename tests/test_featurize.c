@@ -792,15 +792,22 @@ START_TEST(test_out_of_memory)
 {
     am_frame *f = poison_frame(10);
     int64_t *rows = ft_iota(10);
+    am_feat_options o = {.standardize = true};
+    am_featurizer *ref = NULL;
+    am_matrix ref_x;
+    ck_assert_int_eq(am_featurizer_fit_transform(f, -1, rows, 8, &o, NULL, &ref, &ref_x, NULL),
+                     AM_OK);
     bool done = false;
     for (int64_t k = 0; !done && k < 10000; k++) {
         am_featurizer *fz = NULL, *back = NULL;
-        am_matrix m = {0};
+        am_matrix m = {0}, x = {0};
         am_buf b;
         am_buf_init(&b);
-        am_feat_options o = {.standardize = true};
         am_alloc_fail_after(k);
-        am_status st = am_featurizer_fit(f, -1, rows, 8, &o, NULL, &fz, NULL);
+        am_status st = am_featurizer_fit_transform(f, -1, rows, 8, &o, NULL, &fz, &x, NULL);
+        /* A failure is reported, never swallowed: whenever the fit says OK, its training
+         * matrix is the one fitted without failures. */
+        am_status fit_st = st;
         if (st == AM_OK)
             st = am_featurizer_transform(fz, f, rows, 10, &m, NULL);
         if (st == AM_OK)
@@ -808,15 +815,32 @@ START_TEST(test_out_of_memory)
         if (st == AM_OK)
             st = load_bytes(b.data, b.len, AM_FEATURIZER_FORMAT, &back, NULL);
         am_alloc_fail_after(-1);
+        if (fit_st == AM_OK)
+            ck_assert_msg(same_bits(&x, &ref_x), "k=%lld: a swallowed failure", (long long)k);
+        /* Only the k-th allocation failing: later successes must not hide it. */
+        am_featurizer *fz1 = NULL;
+        am_matrix x1 = {0};
+        am_alloc_fail_once(k);
+        am_status once = am_featurizer_fit_transform(f, -1, rows, 8, &o, NULL, &fz1, &x1, NULL);
+        am_alloc_fail_after(-1);
+        ck_assert(once == AM_OK || once == AM_ERR_NOMEM);
+        if (once == AM_OK)
+            ck_assert_msg(same_bits(&x1, &ref_x), "k=%lld: a failure hidden by a later success",
+                          (long long)k);
+        am_matrix_fini(&x1);
+        am_featurizer_free(fz1);
         ck_assert_msg(st == AM_OK || st == AM_ERR_NOMEM || st == AM_ERR_FORMAT,
                       "k=%lld: %s", (long long)k, am_status_name(st));
         done = st == AM_OK;
         am_featurizer_free(back);
         am_matrix_fini(&m);
+        am_matrix_fini(&x);
         am_buf_fini(&b);
         am_featurizer_free(fz);
     }
     ck_assert(done);
+    am_matrix_fini(&ref_x);
+    am_featurizer_free(ref);
     am_free(rows);
     am_frame_free(f);
 }

@@ -115,20 +115,31 @@ const char *am_diag_format(const am_diag *d, char *buf, size_t size)
 /* ---- memory ------------------------------------------------------------------------------ */
 
 static _Atomic int64_t fail_countdown = -1;
+static _Atomic bool fail_once; /* only the counted allocation fails; later ones succeed */
 
 static bool injected_failure(void)
 {
     int64_t left = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
     if (left < 0)
         return false;
-    if (left == 0)
+    if (left == 0) {
+        if (atomic_load_explicit(&fail_once, memory_order_relaxed))
+            atomic_store_explicit(&fail_countdown, -1, memory_order_relaxed);
         return true;
+    }
     atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed);
     return false;
 }
 
 void am_alloc_fail_after(int64_t n)
 {
+    atomic_store(&fail_once, false);
+    atomic_store(&fail_countdown, n < 0 ? -1 : n);
+}
+
+void am_alloc_fail_once(int64_t n)
+{
+    atomic_store(&fail_once, true);
     atomic_store(&fail_countdown, n < 0 ? -1 : n);
 }
 

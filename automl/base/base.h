@@ -75,6 +75,9 @@ bool am_size_mul(size_t a, size_t b, size_t *out);
  * it fails; a negative n turns injection off. The counter is process-wide, which is acceptable
  * because only single-threaded tests use it. */
 void am_alloc_fail_after(int64_t n);
+/* The same, but only the n-th allocation fails and the ones after it succeed: for finding a
+ * failure that a later success hides. */
+void am_alloc_fail_once(int64_t n);
 
 /* ---- logging ---------------------------------------------------------------------------- */
 
