@@ -547,13 +547,7 @@ def pair_ratio(g, a, b, key):
 
 
 def run_report(a):
-    records = []
-    for path in a.files:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("{"):
-                    records.append(json.loads(line))
+    records = pt.read_records(a.files)
     part_a(records)
     part_b(records)
     failed = [r for r in records if not r.get("ok", True) and r.get("part") != "B"]

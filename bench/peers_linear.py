@@ -576,13 +576,7 @@ def skipped(records, dataset, side):
 
 
 def run_report(a):
-    records = []
-    for path in a.files:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("{"):
-                    records.append(json.loads(line))
+    records = pt.read_records(a.files)
     runs = pt.Runs(records)
     report_gemm(records)
     for part in PARTS:

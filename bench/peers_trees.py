@@ -632,14 +632,20 @@ def report_quality(runs, sides, noise_pairs, title):
             print("| " + " | ".join(row) + " |")
 
 
-def run_report(a):
+def read_records(paths):
+    """Every JSON line of the given runs-*.jsonl files, in order."""
     records = []
-    for path in a.files:
+    for path in paths:
         with open(path) as f:
             for line in f:
                 line = line.strip()
                 if line.startswith("{"):
                     records.append(json.loads(line))
+    return records
+
+
+def run_report(a):
+    records = read_records(a.files)
     runs = Runs(records)
     failed = [r for r in records if not r.get("ok", True)]
     sides = {r.get("side") for r in records}
