@@ -264,6 +264,26 @@ static am_status fit_input(feat_input *in, fit_job *job, const int64_t *rows, in
     return AM_OK;
 }
 
+/* AM_ERR_DATA saying why each column was left out: "no feature column is left: "id" (an
+ * identifier), "k" (constant), "y" (the target)". */
+static am_status no_feature_left(const am_frame *f, int32_t target_col, const am_feat_options *o,
+                                 am_diag *d)
+{
+    char why[600];
+    size_t used = 0;
+    for (int32_t j = 0; j < f->n_cols && used + 80 < sizeof(why); j++) {
+        const char *reason = j == target_col ? "the target"
+                             : o->roles && o->roles[j].role == AM_ROLE_DROPPED
+                                 ? am_drop_reason_name(o->roles[j].why)
+                                 : "no value in the training rows";
+        int w = snprintf(why + used, sizeof(why) - used, "%s\"%s\" (%s)", j ? ", " : "",
+                         f->cols[j].name, reason);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return am_feat_fail(d, AM_ERR_DATA, f, 0, NULL, "no feature column is left: %s",
+                        f->n_cols ? why : "the file has no column");
+}
+
 /* Decides the kept inputs and their encoders (fz->inputs, not yet fitted: n_enc 0) into jobs.
  * Returns the count in *n_jobs. */
 static am_status plan_inputs(am_featurizer *fz, const am_frame *f, int32_t target_col,
@@ -300,8 +320,7 @@ static am_status plan_inputs(am_featurizer *fz, const am_frame *f, int32_t targe
     }
     warn_empty(log, &empty);
     if (k == 0)
-        return am_feat_fail(d, AM_ERR_DATA, f, 0, NULL, "no feature column is left: every column "
-                            "is the target, was dropped, or has no value in the training rows");
+        return no_feature_left(f, target_col, o, d);
     *n_jobs = k;
     return AM_OK;
 }

@@ -568,6 +568,9 @@ START_TEST(test_time_text_encoded_empty_dropped)
     ck_assert_int_eq(am_featurizer_fit(f, 0, rows, 2, NULL, NULL, &none, &d), AM_ERR_DATA);
     ck_assert_ptr_null(none);
     ck_assert_ptr_nonnull(strstr(d.message, "no feature column"));
+    /* and why each column is out */
+    ck_assert_ptr_nonnull(strstr(d.message, "\"y\" (the target), \"e\" (no value in the "
+                                            "training rows)"));
     ck_assert_str_eq(d.file, "train.csv");
     am_frame_free(f);
 }
