@@ -431,7 +431,7 @@ static am_status check_cardinality(const am_guard_input *in, col_count *cc, doub
         return emit(g, "high_cardinality", AM_GUARD_PASSED, &b, d);
     }
     qsort(cc, (size_t)k, sizeof(*cc), cmp_count_desc);
-    sb_printf(&b, "target and frequency encoding for: ");
+    sb_printf(&b, "target and frequency encoding (trees: category codes) for: ");
     for (int32_t i = 0; i < k; i++) {
         char num[32];
         if (sb_item(&b, i, k))

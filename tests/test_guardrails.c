@@ -755,7 +755,8 @@ START_TEST(test_checks_dirty_table)
     run_checks(&in, &g);
     expect_entry(&g, "missing_values", AM_GUARD_DONE, "imputed 1 column: age (5.0 %)", NULL);
     expect_entry(&g, "high_cardinality", AM_GUARD_DONE,
-                 "target and frequency encoding for: zip (30 levels)", NULL);
+                 "target and frequency encoding (trees: category codes) for: zip (30 levels)",
+                 NULL);
     expect_entry(&g, "identifier_columns", AM_GUARD_DONE, "dropped 1 identifier column", "zip");
     expect_entry(&g, "identifier_columns", AM_GUARD_DONE, ": id", NULL);
     expect_entry(&g, "constant_columns", AM_GUARD_DONE,
