@@ -69,12 +69,6 @@ static double middle_of(double *a, int64_t n, int64_t k, int64_t last, am_rng *r
     return 0.5 * lo + 0.5 * hi; /* halves first: no overflow near DBL_MAX */
 }
 
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
 /* Columns shorter than this go straight to quickselect; longer ones are bracketed by a sample
  * of MEDIAN_SAMPLE values first. The bracket reaches MEDIAN_REACH sample ranks either side of
  * the middle: about 3.5 standard deviations of the middle's rank in the sample, so it misses
@@ -89,7 +83,7 @@ double am_feat_median(const double *a, int64_t n, double *buf)
         double sample[MEDIAN_SAMPLE];
         for (int i = 0; i < MEDIAN_SAMPLE; i++)
             sample[i] = a[am_rng_below(&rng, n)];
-        qsort(sample, MEDIAN_SAMPLE, sizeof(double), cmp_double);
+        qsort(sample, MEDIAN_SAMPLE, sizeof(double), am_feat_cmp_double);
         double lo = sample[MEDIAN_SAMPLE / 2 - MEDIAN_REACH];
         double hi = sample[MEDIAN_SAMPLE / 2 + MEDIAN_REACH];
         int64_t below = 0, inside = 0;

@@ -91,14 +91,6 @@ static uint64_t fnv_bytes(uint64_t h, const unsigned char *p, size_t n)
     return h;
 }
 
-/* splitmix64's finaliser: FNV's high bits are weak, and the sign comes from bit 63. */
-static inline uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* ---- where n-grams go ----------------------------------------------------------------------- */
 
 /* Receives a string's signed bucket counts. Sparse path (dense set): accumulators with the
@@ -119,7 +111,7 @@ typedef struct sink {
  * quarter of the hashing time), the sign from bit 63, which the bucket does not use. */
 static inline void sink_add(sink *k, uint64_t fnv, uint64_t tag, int32_t offset)
 {
-    uint64_t m = mix64(fnv ^ tag);
+    uint64_t m = am_feat_mix64(fnv ^ tag);
     int32_t b = offset + (int32_t)(((m & 0xffffffffu) * (uint64_t)k->half) >> 32);
     double s = (double)(1 - (int)((m >> 62) & 2)); /* +1 or -1: a branch would mispredict */
     if (k->dense) {
@@ -478,7 +470,7 @@ static int32_t find_slots(const am_column *c, const int64_t *rows, int64_t n, in
         slot_of[i] = -1;
         if (!level_valid(c, code))
             continue;
-        size_t h = (size_t)mix64((uint64_t)code) & (cap - 1);
+        size_t h = (size_t)am_feat_mix64((uint64_t)code) & (cap - 1);
         while (keys[h] >= 0 && keys[h] != code)
             h = (h + 1) & (cap - 1);
         if (keys[h] < 0) {

@@ -73,15 +73,7 @@ char *am_encoder_join(const char *a, const char *b, const char *c)
     return s;
 }
 
-/* splitmix64's finaliser: a well-mixed hash of (seed, i), so folds look random but are fixed. */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 int32_t am_enc_inner_fold(uint64_t seed, int64_t i, int32_t k)
 {
-    return (int32_t)(mix64(seed * 0x9e3779b97f4a7c15ull + (uint64_t)i) % (uint64_t)k);
+    return (int32_t)(am_feat_mix64(seed * 0x9e3779b97f4a7c15ull + (uint64_t)i) % (uint64_t)k);
 }

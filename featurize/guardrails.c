@@ -366,12 +366,6 @@ static am_status check_missing(const am_guard_input *in, col_count *cc, am_guard
 
 /* ---- high_cardinality --------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Levels of the column seen in at least rare_min training rows (the ones the featurizer gives
  * their own encoding; rarer ones share a <rare> group). For a column without codes: distinct
  * non-missing values. scratch: n_rows doubles. */
@@ -395,7 +389,7 @@ static am_status distinct_in_rows(const am_guard_input *in, const am_column *c, 
         for (int64_t i = 0; i < in->n_rows; i++)
             if (isfinite(c->num[in->rows[i]]))
                 scratch[m++] = c->num[in->rows[i]];
-        qsort(scratch, (size_t)m, sizeof(double), cmp_double);
+        qsort(scratch, (size_t)m, sizeof(double), am_feat_cmp_double);
         for (int64_t i = 0; i < m; i++)
             k += i == 0 || scratch[i] != scratch[i - 1];
     }
@@ -1033,15 +1027,6 @@ static uint64_t value_bits(const am_column *c, int64_t row)
     return u;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 /* Every training position's feature hash into h, a column at a time over blocks of rows (the
  * frame is column-major): each row's hash still takes the kept columns in order, and rows are
  * independent, so neither the blocking nor the threads change a value. */
@@ -1060,7 +1045,7 @@ static void row_hashes(const am_guard_input *in, uint64_t *h)
                 continue;
             const am_column *c = &in->f->cols[j];
             for (int64_t i = i0; i < i1; i++)
-                h[i] = mix64(h[i] ^ value_bits(c, in->rows[i])) + (uint64_t)j;
+                h[i] = am_feat_mix64(h[i] ^ value_bits(c, in->rows[i])) + (uint64_t)j;
         }
     }
 }

@@ -29,6 +29,18 @@ uint64_t am_feat_double_key(double x);
 /* The double of a key from am_feat_double_key (0 for the key of -0). */
 double am_feat_key_double(uint64_t k);
 
+/* qsort's comparator for doubles, ascending (no NaN). (sort.c) */
+int am_feat_cmp_double(const void *a, const void *b);
+
+/* splitmix64's finaliser: a well-mixed 64-bit hash of z (fold assignment, text n-grams, row
+ * hashes). Inline: the text encoder calls it per n-gram. */
+static inline uint64_t am_feat_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 /* Longest name or label string accepted when loading, so a corrupt length cannot make the loader
  * allocate gigabytes before noticing. Real column names and labels are far shorter. */
 #define AM_FEAT_STR_MAX ((size_t)1 << 20)

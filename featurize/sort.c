@@ -85,3 +85,9 @@ double am_feat_key_double(uint64_t k)
     memcpy(&x, &u, sizeof(x));
     return x;
 }
+
+int am_feat_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

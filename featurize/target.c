@@ -157,12 +157,6 @@ static am_status choose_task(const am_frame *f, const am_column *c, unsigned wan
 
 /* ---- numeric targets ------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Sorted distinct values of the kept rows (all finite). Returns the count; NULL on no memory. */
 static double *distinct_values(const am_column *c, const int64_t *rows, int64_t n, int64_t *k)
 {
@@ -171,7 +165,7 @@ static double *distinct_values(const am_column *c, const int64_t *rows, int64_t 
         return NULL;
     for (int64_t i = 0; i < n; i++)
         v[i] = c->num[rows[i]];
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    qsort(v, (size_t)n, sizeof(double), am_feat_cmp_double);
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++)
         if (m == 0 || v[i] != v[m - 1])
