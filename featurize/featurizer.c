@@ -697,8 +697,9 @@ am_role am_featurizer_input_role(const am_featurizer *fz, int32_t i)
 
 /* Payload (format 2): u64 n_inputs, u8 native, u8 scaling; per input: str name, u32 type,
  * u8 time format, u8 role, u32 n_encoders, and per encoder: str type name, u32 version,
- * u64 payload length, payload; then, when scaling: f64 center[n_features], f64 scale[n_features]. The layout and
- * the feature names follow from the encoders, so nothing stored can point outside it. */
+ * u64 payload length, payload; then, when scaling: f64 center[n_features], f64
+ * scale[n_features]. The layout and the feature names follow from the encoders, so nothing
+ * stored can point outside it. */
 am_status am_featurizer_save(const am_featurizer *fz, am_buf *b, am_diag *d)
 {
     if (!fz || !b)
